@@ -132,8 +132,11 @@ export class LevelStorage implements PersistentStorage {
     return this.memory.snapshot();
   }
 
-  /** Same effect as MemoryStorage.save, as one synced batch. */
-  save(hardState: HardState | null, entries: Entry[], snapshot: Snapshot | null): Promise<void> {
+  /**
+   * Same effect as MemoryStorage.save, as one batch: synced unless `sync` is false, which the
+   * driver passes when only the commit index moved (it is re-learned from the leader after a crash).
+   */
+  save(hardState: HardState | null, entries: Entry[], snapshot: Snapshot | null, sync = true): Promise<void> {
     return this.serialize(async () => {
       const ops: BatchOp[] = [];
       let first = this.memory.firstIndex();
@@ -160,7 +163,7 @@ export class LevelStorage implements PersistentStorage {
 
       if (hardState !== null) ops.push(put(KEY_HARD_STATE, encodeHardState(hardState)));
 
-      if (ops.length > 0) await this.write(ops);
+      if (ops.length > 0) await this.write(ops, sync);
       this.memory.save(hardState, entries, snapshot);
     });
   }
@@ -203,9 +206,9 @@ export class LevelStorage implements PersistentStorage {
     return result;
   }
 
-  private async write(ops: BatchOp[]): Promise<void> {
+  private async write(ops: BatchOp[], sync = true): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.db.batch(ops, { sync });
     } catch (err) {
       this.failure = new Error(`raft storage ${this.dir}: write failed, refusing further writes: ${(err as Error).message}`, { cause: err });
       throw this.failure;

@@ -363,7 +363,7 @@ export class RaftNode extends EventEmitter {
     }
     if (early.length > 0) this.transport.send(early);
     if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
-      await this.storage.save(rd.hardState, rd.entries, rd.snapshot);
+      await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
     if (late.length > 0) this.transport.send(late);
     if (rd.snapshot) this.installSnapshot(rd.snapshot);

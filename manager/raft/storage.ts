@@ -32,8 +32,11 @@ export interface Storage {
 
 /** What the driver writes; implemented by MemoryStorage (simulation, tests) and LevelStorage (disk). */
 export interface PersistentStorage extends Storage {
-  /** Persists one Ready's durable parts as a single write; resolves once it is durable. */
-  save(hardState: HardState | null, entries: Entry[], snapshot: Snapshot | null): Promise<void> | void;
+  /**
+   * Persists one Ready's durable parts as a single write; resolves once it is durable. `sync`
+   * false (Ready.mustSync false: only the commit index moved) allows skipping the fsync.
+   */
+  save(hardState: HardState | null, entries: Entry[], snapshot: Snapshot | null, sync?: boolean): Promise<void> | void;
   /** Records an application snapshot at `index` (<= applied) and drops log entries before `compactTo`. */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array, compactTo: number): Promise<void> | void;
 }
