@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
+import { Clock, systemClock } from './clock.js';
 import { decodeConfChange, encodeConfChange } from './conf-change.js';
 import { RaftCore, RaftStatus } from './core.js';
 import { NoQuorumError, NotLeaderError, ProposalDroppedError, RaftError, StoppedError } from './errors.js';
@@ -50,6 +51,8 @@ export interface RaftNodeOptions {
   maxProposalBytes?: number;
   logger?: pino.Logger;
   random?: () => number;
+  /** Time source and scheduler; virtual in simulations. */
+  clock?: Clock;
 }
 
 /** 100 ms ticks: heartbeats ten times a second cost little on a LAN and keep failure detection fast. */
@@ -96,6 +99,7 @@ export class RaftNode extends EventEmitter {
   private readonly sm: StateMachine;
   private readonly log: pino.Logger;
   private readonly members = new Map<number, string>();
+  private readonly clock: Clock;
 
   private readonly tickMs: number;
   private readonly requestTimeoutMs: number;
@@ -112,7 +116,7 @@ export class RaftNode extends EventEmitter {
 
   private applied: number;
   private snapshotIndex: number;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: unknown = null;
   private scheduled = false;
   private processing = false;
   private stopped = false;
@@ -127,6 +131,7 @@ export class RaftNode extends EventEmitter {
     this.transport = options.transport;
     this.sm = options.stateMachine;
     this.log = (options.logger ?? pino({ level: 'warn' })).child({ raft: options.id.toString(16) });
+    this.clock = options.clock ?? systemClock;
     this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? this.tickMs * DEFAULT_REQUEST_TIMEOUT_TICKS;
     this.snapshotEntries = options.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
@@ -170,7 +175,7 @@ export class RaftNode extends EventEmitter {
     });
     for (const [id, address] of node.members) if (id !== node.id) node.transport.setPeer(id, address);
     await node.transport.start();
-    node.ticker = setInterval(() => node.onTick(), node.tickMs);
+    node.ticker = node.clock.setInterval(() => node.onTick(), node.tickMs);
     node.schedule();
     return node;
   }
@@ -219,7 +224,7 @@ export class RaftNode extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new StoppedError());
       if (this.core.lead === NONE) return reject(this.notLeader());
-      this.queuedReads.push({ resolve, reject, deadline: Date.now() + this.requestTimeoutMs });
+      this.queuedReads.push({ resolve, reject, deadline: this.clock.now() + this.requestTimeoutMs });
       this.schedule();
     });
   }
@@ -232,13 +237,13 @@ export class RaftNode extends EventEmitter {
       await this.proposeConfChange({ type: ConfChangeType.AddLearner, nodeId: id, context });
     }
     if (options.voter === false) return;
-    const deadline = Date.now() + this.requestTimeoutMs * 10;
+    const deadline = this.clock.now() + this.requestTimeoutMs * 10;
     for (;;) {
       if (this.core.role !== Role.Leader) throw this.notLeader();
       const pr = this.core.status().progress.get(id);
       if (pr && pr.match + PROMOTION_LAG_ENTRIES >= this.core.log.committed) break;
-      if (Date.now() > deadline) throw new NoQuorumError(`new member ${id.toString(16)} did not catch up in time`);
-      await sleep(this.tickMs);
+      if (this.clock.now() > deadline) throw new NoQuorumError(`new member ${id.toString(16)} did not catch up in time`);
+      await this.clock.sleep(this.tickMs);
     }
     await this.proposeConfChange({ type: ConfChangeType.AddVoter, nodeId: id, context });
   }
@@ -259,10 +264,10 @@ export class RaftNode extends EventEmitter {
   async transferLeadership(to: number): Promise<void> {
     this.core.transferLeadership(to);
     this.schedule();
-    const deadline = Date.now() + this.tickMs * (DEFAULT_ELECTION_TICKS * 2);
+    const deadline = this.clock.now() + this.tickMs * (DEFAULT_ELECTION_TICKS * 2);
     while (this.core.lead !== to) {
-      if (Date.now() > deadline) throw new NoQuorumError(`leadership transfer to ${to.toString(16)} did not complete`);
-      await sleep(this.tickMs / 4);
+      if (this.clock.now() > deadline) throw new NoQuorumError(`leadership transfer to ${to.toString(16)} did not complete`);
+      await this.clock.sleep(this.tickMs / 4);
     }
   }
 
@@ -274,10 +279,10 @@ export class RaftNode extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker !== null) this.clock.clearInterval(this.ticker);
     this.failAll(new StoppedError());
     // Let a write in progress finish so the storage is left consistent.
-    while (this.processing) await sleep(1);
+    while (this.processing) await this.clock.sleep(1);
     await this.transport.close();
   }
 
@@ -319,7 +324,7 @@ export class RaftNode extends EventEmitter {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.clock.setImmediate(() => {
       this.scheduled = false;
       void this.process();
     });
@@ -451,7 +456,7 @@ export class RaftNode extends EventEmitter {
     if (this.queuedProposals.length === 0) return;
     const batch = this.queuedProposals;
     this.queuedProposals = [];
-    const deadline = Date.now() + this.requestTimeoutMs;
+    const deadline = this.clock.now() + this.requestTimeoutMs;
     const normal = batch.filter((q) => !q.confChange);
     if (normal.length > 0) {
       try {
@@ -510,7 +515,7 @@ export class RaftNode extends EventEmitter {
   }
 
   private expireRequests(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const [index, w] of this.proposalWaiters) {
       if (w.deadline > now) continue;
       this.proposalWaiters.delete(index);
@@ -570,8 +575,4 @@ function unwrapSnapshot(data: Uint8Array): { members: Member[]; app: Uint8Array 
 
 function hexKey(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
