@@ -29,6 +29,7 @@ class KvStateMachine implements StateMachine {
   opaqueCount = 0;
 
   apply(index: number, data: Uint8Array): unknown {
+    if (data.byteLength === 0) return index; // a leader's empty entry or a membership change
     if (data[0] === PUT) {
       const { key, value } = JSON.parse(Buffer.from(data.subarray(1)).toString()) as { key: string; value: string };
       this.kv.set(key, { value, index });

@@ -17,7 +17,7 @@ export class NotLeaderError extends RaftError {
   }
 }
 
-/** The proposal was appended but lost when leadership changed; it may be retried. */
+/** The proposal was certainly not applied (overwritten by another leader's entry, or refused): safe to retry. */
 export class ProposalDroppedError extends RaftError {
   constructor(reason: string) {
     super('PROPOSAL_DROPPED', `proposal dropped: ${reason}`);
@@ -30,7 +30,7 @@ export class ProposalTooLargeError extends RaftError {
   }
 }
 
-/** No quorum answered in time: writes and linearizable reads cannot complete. */
+/** No quorum confirmed in time. For a write the outcome is unknown: it may still take effect. */
 export class NoQuorumError extends RaftError {
   constructor(detail: string) {
     super('NO_QUORUM', `no quorum: ${detail}`);

@@ -11,11 +11,15 @@ import { RaftCore, RaftStatus } from './core.js';
 import { NoQuorumError, NotLeaderError, ProposalDroppedError, RaftError, StoppedError } from './errors.js';
 import type { PersistentStorage } from './storage.js';
 import type { Transport } from './transport.js';
-import { ConfChange, ConfChangeType, Entry, EntryType, Message, MessageType, NONE, Ready, Role, Snapshot } from './types.js';
+import { ConfChange, ConfChangeType, EMPTY, Entry, EntryType, Message, MessageType, NONE, Ready, Role, Snapshot } from './types.js';
 
 /** The application replicated by raft (the object store, a test key-value map). */
 export interface StateMachine {
-  /** Applies one committed entry, in log order; must be deterministic. The result reaches the proposer. */
+  /**
+   * Applies one committed entry, in log order; must be deterministic. The result reaches the
+   * proposer. Every index arrives: entries with nothing for the application (a new leader's
+   * empty entry, membership changes) come with empty data, so applied indexes stay equal.
+   */
   apply(index: number, data: Uint8Array): unknown;
   /** Serializes the whole state as of the last applied index. */
   snapshot(): Uint8Array;
@@ -367,7 +371,9 @@ export class RaftNode extends EventEmitter {
       else late.push(m);
     }
     if (early.length > 0) this.transport.send(early);
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+    // A Ready that only moves the commit index writes nothing: the index is re-learned from the
+    // leader after a restart, and skipping the write takes it off the commit path.
+    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
     if (late.length > 0) this.transport.send(late);
@@ -402,8 +408,9 @@ export class RaftNode extends EventEmitter {
       const cc = decodeConfChange(e.data);
       this.core.applyConfChange(cc);
       this.applyMembership(cc);
+      this.sm.apply(e.index, EMPTY);
       result = cc;
-    } else if (e.data.byteLength > 0) {
+    } else {
       result = this.sm.apply(e.index, e.data);
     }
     const waiter = this.proposalWaiters.get(e.index);
@@ -519,9 +526,10 @@ export class RaftNode extends EventEmitter {
     for (const [index, w] of this.proposalWaiters) {
       if (w.deadline > now) continue;
       this.proposalWaiters.delete(index);
-      w.reject(this.core.role === Role.Leader
-        ? new NoQuorumError(`entry ${index} was not committed within ${this.requestTimeoutMs} ms; a majority of managers is not reachable`)
-        : new ProposalDroppedError('leadership changed; the outcome is unknown, check before retrying'));
+      // The entry may still commit later: the outcome is unknown, so this is never PROPOSAL_DROPPED.
+      w.reject(new NoQuorumError(this.core.role === Role.Leader
+        ? `entry ${index} was not committed within ${this.requestTimeoutMs} ms; a majority of managers is not reachable (the write may still take effect)`
+        : `leadership changed and entry ${index} was not committed within ${this.requestTimeoutMs} ms (the write may still take effect)`));
     }
     for (const [key, waiters] of this.readRounds) {
       if (waiters.every((w) => w.deadline > now)) continue;

@@ -1,6 +1,6 @@
 // The store's only view of consensus. manager/raft's RaftNode implements ReplicatedLog and
 // drives a StateMachine; the store codes against these two interfaces and imports nothing else
-// from raft, so it can be tested against an in-process stand-in and wired to the real thing.
+// from raft (its tests run it on real in-process RaftNodes).
 
 export interface ReplicatedLog {
   /**

@@ -99,7 +99,7 @@ class RaftSimulation {
 
   private readonly size: number;
   private readonly durationMs: number;
-  private readonly dropRate: number;
+  private dropRate: number;
   private readonly dupRate: number;
   private readonly maxDelay: number;
   private readonly persistDelayMax: number;
@@ -569,11 +569,13 @@ class RaftSimulation {
 
   /** Heal everything and require the cluster to elect a leader, commit, and converge. */
   private healAndConverge(): void {
+    // A healed network delivers everything (still late, duplicated and reordered).
     this.blocked.clear();
+    this.dropRate = 0;
     for (const n of this.nodes.values()) if (!n.core) this.start(n);
     this.loop(this.now + 8_000);
     const leader = this.currentLeader();
-    if (!leader) this.fail('liveness: no leader 8 s after healing the network');
+    if (!leader) this.fail(`liveness: no leader 8 s after healing the network; ${this.describe()}`);
     const key = `final-${this.seed}`;
     let pos;
     try {
@@ -625,7 +627,7 @@ class RaftSimulation {
       }
       const st = n.core.status();
       const progress = [...st.progress].map(([id, p]) => `${id}:${p.state}/${p.match}/${p.next}${p.recentActive ? '' : '/inactive'}`).join(' ');
-      parts.push(`${n.id}: ${st.role} term ${st.term} lead ${st.lead} commit ${st.commit} applied ${n.applied} last ${st.lastIndex} pending ${n.pending ? 'yes' : 'no'} ${progress}`);
+      parts.push(`${n.id}: ${st.role} term ${st.term} vote ${st.vote} lead ${st.lead} commit ${st.commit} applied ${n.applied} last ${st.lastIndex}/${n.core.log.lastTerm()} voters ${st.confState.voters} learners ${st.confState.learners} pending ${n.pending ? 'yes' : 'no'} ${progress}`);
     }
     return parts.join('; ');
   }

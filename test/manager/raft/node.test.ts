@@ -14,6 +14,7 @@ const TICK_MS = 10;
 class KvMachine implements StateMachine {
   kv = new Map<string, string>();
   apply(_index: number, data: Uint8Array): unknown {
+    if (data.byteLength === 0) return null;
     const [k, v] = new TextDecoder().decode(data).split('=');
     const previous = this.kv.get(k);
     this.kv.set(k, v);
