@@ -110,8 +110,17 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 export interface GrpcTransportOptions {
   /** This node's id: inbound messages addressed to anyone else are dropped. */
   id: number;
-  /** host:port to serve on; port 0 picks a free port (see `port`). */
-  listen: string;
+  /** host:port to serve on; port 0 picks a free port (see `port`). Ignored with `server`. */
+  listen?: string;
+  /**
+   * A server owned by the caller (already bound, carrying other services too): the raft
+   * service is added to it and removed again on close, and the server itself is left running.
+   */
+  server?: grpc.Server;
+  /** Credentials for dialling peers when the caller manages identities (overrides `tls` for clients). */
+  channelCredentials?: grpc.ChannelCredentials;
+  /** Checks every inbound call; returns why it is refused (e.g. not a manager), or null to allow it. */
+  authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => string | null;
   /** Mutual TLS for both directions; without it everything is plaintext (loopback tests only). */
   tls?: { ca: Buffer; cert: Buffer; key: Buffer };
   logger?: pino.Logger;
@@ -156,8 +165,10 @@ export class GrpcTransport implements Transport {
   private readonly logger: pino.Logger;
   private readonly maxBatchBytes: number;
   private readonly serverCredentials: grpc.ServerCredentials;
-  private readonly channelCredentials: grpc.ChannelCredentials;
-  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  private channelCredentials: grpc.ChannelCredentials;
+  private readonly server: grpc.Server;
+  private readonly ownsServer: boolean;
+  private readonly authorize: GrpcTransportOptions['authorize'];
   private readonly peers = new Map<number, Peer>();
   /** Open inbound streams per sender: a sender is unreachable only once its last one breaks. */
   private readonly inboundStreams = new Map<number, number>();
@@ -168,7 +179,11 @@ export class GrpcTransport implements Transport {
 
   constructor(options: GrpcTransportOptions) {
     this.id = options.id;
-    this.listen = options.listen;
+    this.listen = options.listen ?? '';
+    this.ownsServer = !options.server;
+    this.server = options.server ?? new grpc.Server(SERVER_OPTIONS);
+    this.authorize = options.authorize;
+    if (this.ownsServer && !options.listen) throw new Error('raft transport: `listen` is required without `server`');
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'raft-transport', node: options.id });
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     if (options.tls) {
@@ -179,10 +194,32 @@ export class GrpcTransport implements Transport {
       this.serverCredentials = grpc.ServerCredentials.createInsecure();
       this.channelCredentials = grpc.credentials.createInsecure();
     }
+    if (options.channelCredentials) this.channelCredentials = options.channelCredentials;
     this.server.addService(RAFT_SERVICE, {
-      stream: this.handleStream,
-      sendSnapshot: this.handleSnapshot,
+      stream: this.guard(this.handleStream),
+      sendSnapshot: this.guard(this.handleSnapshot),
     });
+  }
+
+  /** New client credentials (a renewed certificate): peers are redialled with them. */
+  setChannelCredentials(credentials: grpc.ChannelCredentials): void {
+    this.channelCredentials = credentials;
+    for (const peer of [...this.peers.values()]) {
+      this.removePeer(peer.id);
+      this.setPeer(peer.id, peer.address);
+    }
+  }
+
+  /** Refuses calls that `authorize` rejects before any raft message is read. */
+  private guard<Req>(
+    handler: (call: grpc.ServerReadableStream<Req, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void,
+  ): (call: grpc.ServerReadableStream<Req, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void {
+    return (call, callback) => {
+      const denied = this.authorize?.(call as grpc.ServerReadableStream<unknown, unknown>) ?? null;
+      if (denied === null) return handler(call, callback);
+      this.logger.warn({ peer: call.getPeer(), reason: denied }, 'refusing raft call');
+      callback({ code: grpc.status.PERMISSION_DENIED, details: denied });
+    };
   }
 
   /** The port actually bound (useful when `listen` asked for port 0); 0 before start(). */
@@ -195,6 +232,7 @@ export class GrpcTransport implements Transport {
   }
 
   start(): Promise<void> {
+    if (!this.ownsServer) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.server.bindAsync(this.listen, this.serverCredentials, (err, port) => {
         if (err) {
@@ -259,6 +297,10 @@ export class GrpcTransport implements Transport {
     this.closed = true;
     for (const peer of this.peers.values()) this.disconnect(peer);
     this.peers.clear();
+    if (!this.ownsServer) {
+      this.server.removeService(RAFT_SERVICE);
+      return;
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

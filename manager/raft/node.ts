@@ -57,6 +57,12 @@ export interface RaftNodeOptions {
   random?: () => number;
   /** Time source and scheduler; virtual in simulations. */
   clock?: Clock;
+  /**
+   * Disaster recovery: restart this member's existing data as a one-member cluster (every other
+   * member is dropped from the configuration), keeping every committed entry. `address` is where
+   * this node serves raft.
+   */
+  forceNewCluster?: { address: string };
 }
 
 /** 100 ms ticks: heartbeats ten times a second cost little on a LAN and keep failure detection fast. */
@@ -161,6 +167,7 @@ export class RaftNode extends EventEmitter {
       };
       await storage.save({ term: 1, vote: NONE, commit: 1 }, [], genesis);
     }
+    if (options.forceNewCluster && !fresh) await RaftNode.rewriteAsSingleMember(options, options.forceNewCluster.address);
     const snapshot = storage.snapshot();
     const core = new RaftCore({
       id: options.id, storage,
@@ -182,6 +189,30 @@ export class RaftNode extends EventEmitter {
     node.ticker = node.clock.setInterval(() => node.onTick(), node.tickMs);
     node.schedule();
     return node;
+  }
+
+  /**
+   * Rebuilds the state machine up to the last committed entry and stores it as a snapshot whose
+   * configuration is this node alone, at a position past everything in the old log (uncommitted
+   * entries are dropped; with one voter, nothing else can ever claim those positions).
+   */
+  private static async rewriteAsSingleMember(options: RaftNodeOptions, address: string): Promise<void> {
+    const { storage, stateMachine: sm, id } = options;
+    const old = storage.snapshot();
+    const { hardState } = storage.initialState();
+    if (old.metadata.index > 0) sm.restore(unwrapSnapshot(old.data).app, old.metadata.index);
+    const commit = Math.max(hardState.commit, old.metadata.index);
+    for (let i = old.metadata.index + 1; i <= commit; i++) {
+      const [e] = storage.entries(i, i + 1, Infinity);
+      sm.apply(i, e.type === EntryType.Normal ? e.data : EMPTY);
+    }
+    const term = Math.max(hardState.term, storage.lastIndex() > 0 ? storage.term(storage.lastIndex()) : 0) + 1;
+    const index = Math.max(commit, storage.lastIndex()) + 1;
+    const snapshot: Snapshot = {
+      metadata: { index, term, confState: { voters: [id], learners: [] } },
+      data: wrapSnapshot([{ id, address }], sm.snapshot()),
+    };
+    await storage.save({ term, vote: NONE, commit: index }, [], snapshot, true);
   }
 
   // ---------------------------------------------------------------- public API
@@ -371,9 +402,10 @@ export class RaftNode extends EventEmitter {
       else late.push(m);
     }
     if (early.length > 0) this.transport.send(early);
-    // A Ready that only moves the commit index writes nothing: the index is re-learned from the
-    // leader after a restart, and skipping the write takes it off the commit path.
-    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
+    // A Ready that only moves the commit index is written without fsync: the index survives a
+    // process crash (it is in the OS cache) for restarts and force-new-cluster, and after a power
+    // loss it is simply re-learned from the leader.
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
     if (late.length > 0) this.transport.send(late);

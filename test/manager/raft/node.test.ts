@@ -248,3 +248,28 @@ test('a restarted node recovers its state from storage and rejoins', async () =>
     await c.stop();
   }
 });
+
+test('forceNewCluster restarts a surviving member alone, with every committed write', async () => {
+  const c = new TestCluster();
+  await c.start([1, 2, 3], { snapshotEntries: 10 });
+  try {
+    for (let i = 0; i < 25; i++) await c.put(`f${i}`, String(i));
+    for (const m of c.members.values()) await m.node!.stop();
+    // Only member 1 survives; the other two are gone for good.
+    const survivor = c.members.get(1)!;
+    survivor.machine = new KvMachine();
+    survivor.node = await RaftNode.start({
+      id: 1, storage: survivor.storage, transport: c.net.transport(1), stateMachine: survivor.machine,
+      tickMs: TICK_MS, forceNewCluster: { address: 'node-1' },
+    });
+    const deadline = Date.now() + 3000;
+    while (!survivor.node.isLeader && Date.now() < deadline) await sleep(TICK_MS);
+    assert.ok(survivor.node.isLeader, 'the survivor leads alone');
+    assert.deepEqual(survivor.node.status().confState.voters, [1]);
+    assert.equal(survivor.machine.kv.get('f24'), '24');
+    await survivor.node.propose(new TextEncoder().encode('after=1'));
+    assert.equal(survivor.machine.kv.get('after'), '1');
+  } finally {
+    await c.stop();
+  }
+});
