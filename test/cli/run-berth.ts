@@ -1,0 +1,22 @@
+// Runs the compiled CLI as a user would: a separate `node dist/cli/berth.js …` process, its
+// output and exit status captured. Asynchronous, so a replay server in this process can answer it.
+
+import { execFile } from 'node:child_process';
+
+const BERTH = new URL('../../cli/berth.js', import.meta.url).pathname;
+
+export interface BerthResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function berth(args: string[], env: Record<string, string | undefined> = {}): Promise<BerthResult> {
+  const childEnv = { ...process.env, BERTH_HOST: undefined, ...env };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BERTH, ...args], { env: childEnv, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
