@@ -9,8 +9,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { NodeDescription } from '../node-description.js';
-import type { DispatcherMessage, ManagerInfo } from './session-protocol.js';
-import { MIN_HEARTBEAT_PERIOD_MS, SESSION_PATH, decodeDispatcherMessage, encodeAgentMessage } from './session-protocol.js';
+import type { DispatcherMessage, ManagerInfo } from '../../shared/session-protocol.js';
+import { MIN_HEARTBEAT_PERIOD_MS, SESSION_PATH, decodeDispatcherMessage, encodeAgentMessage } from '../../shared/session-protocol.js';
 
 /**
  * First wait before retrying after a failed session, doubling per failure up to the maximum.

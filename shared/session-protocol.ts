@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import type { NodeDescription } from '../node-description.js';
+import type { NodeDescription } from '../worker/node-description.js';
 
 /** Where the schema lives relative to the repository root (the same from dist/ and from source). */
 const PROTO_PATH_IN_REPO = join('proto', 'dispatcher.proto');

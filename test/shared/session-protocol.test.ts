@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   decodeAgentMessage, decodeDispatcherMessage, encodeAgentMessage, encodeDispatcherMessage,
-} from '../../../worker/agent/session-protocol.js';
-import type { AgentMessage, DispatcherMessage } from '../../../worker/agent/session-protocol.js';
-import { describeNode } from '../../../worker/node-description.js';
+} from '../../shared/session-protocol.js';
+import type { AgentMessage, DispatcherMessage } from '../../shared/session-protocol.js';
+import { describeNode } from '../../worker/node-description.js';
 
 test('every message survives the wire unchanged', () => {
   const agentMessages: AgentMessage[] = [
