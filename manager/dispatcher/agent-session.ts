@@ -4,8 +4,8 @@
 
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { DispatcherMessage } from '../../worker/agent/session-protocol.js';
-import { encodeDispatcherMessage } from '../../worker/agent/session-protocol.js';
+import type { DispatcherMessage } from '../../shared/session-protocol.js';
+import { encodeDispatcherMessage } from '../../shared/session-protocol.js';
 
 export type SessionCall = grpc.ServerDuplexStream<Buffer, Buffer>;
 

@@ -4,7 +4,7 @@
 // heartbeat or a short pause of the leader.
 
 import type { Store } from '../store/index.js';
-import { MIN_HEARTBEAT_PERIOD_MS } from '../../worker/agent/session-protocol.js';
+import { MIN_HEARTBEAT_PERIOD_MS } from '../../shared/session-protocol.js';
 
 /**
  * Used while the cluster's Spec.Dispatcher.HeartbeatPeriod is unset. 1 s (Docker's is 5 s) keeps
