@@ -56,8 +56,8 @@ export function membershipImplementation(options: MembershipServiceOptions): grp
 export class MembershipClient {
   private readonly client: grpc.Client & Record<string, Function>;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials) {
-    this.client = new membershipService.Client(address, credentials) as grpc.Client & Record<string, Function>;
+  constructor(address: string, credentials: grpc.ChannelCredentials, channelOptions: grpc.ChannelOptions = {}) {
+    this.client = new membershipService.Client(address, credentials, channelOptions) as grpc.Client & Record<string, Function>;
   }
 
   members(): Promise<{ members: Member[]; leader_raft_id: number }> {

@@ -119,6 +119,8 @@ export interface GrpcTransportOptions {
   server?: grpc.Server;
   /** Credentials for dialling peers when the caller manages identities (overrides `tls` for clients). */
   channelCredentials?: grpc.ChannelCredentials;
+  /** Extra channel options for dialling peers (e.g. the TLS name peers' certificates carry). */
+  channelOptions?: grpc.ChannelOptions;
   /** Checks every inbound call; returns why it is refused (e.g. not a manager), or null to allow it. */
   authorize?: (call: grpc.ServerReadableStream<unknown, unknown>) => string | null;
   /** Mutual TLS for both directions; without it everything is plaintext (loopback tests only). */
@@ -169,6 +171,7 @@ export class GrpcTransport implements Transport {
   private readonly server: grpc.Server;
   private readonly ownsServer: boolean;
   private readonly authorize: GrpcTransportOptions['authorize'];
+  private readonly channelOptions: grpc.ChannelOptions;
   private readonly peers = new Map<number, Peer>();
   /** Open inbound streams per sender: a sender is unreachable only once its last one breaks. */
   private readonly inboundStreams = new Map<number, number>();
@@ -183,6 +186,7 @@ export class GrpcTransport implements Transport {
     this.ownsServer = !options.server;
     this.server = options.server ?? new grpc.Server(SERVER_OPTIONS);
     this.authorize = options.authorize;
+    this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
     if (this.ownsServer && !options.listen) throw new Error('raft transport: `listen` is required without `server`');
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'raft-transport', node: options.id });
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
@@ -250,7 +254,7 @@ export class GrpcTransport implements Transport {
     const existing = this.peers.get(id);
     if (existing?.address === address) return;
     if (existing) this.removePeer(id);
-    this.peers.set(id, new Peer(id, address, new grpc.Client(address, this.channelCredentials, CHANNEL_OPTIONS)));
+    this.peers.set(id, new Peer(id, address, new grpc.Client(address, this.channelCredentials, this.channelOptions)));
   }
 
   removePeer(id: number): void {

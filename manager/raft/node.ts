@@ -110,6 +110,8 @@ export class RaftNode extends EventEmitter {
   private readonly log: pino.Logger;
   private readonly members = new Map<number, string>();
   private readonly clock: Clock;
+  private readonly lastHeard = new Map<number, number>();
+  private readonly electionTicks: number;
 
   private readonly tickMs: number;
   private readonly requestTimeoutMs: number;
@@ -143,6 +145,7 @@ export class RaftNode extends EventEmitter {
     this.log = (options.logger ?? pino({ level: 'warn' })).child({ raft: options.id.toString(16) });
     this.clock = options.clock ?? systemClock;
     this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    this.electionTicks = options.electionTicks ?? DEFAULT_ELECTION_TICKS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? this.tickMs * DEFAULT_REQUEST_TIMEOUT_TICKS;
     this.snapshotEntries = options.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
     this.snapshotCatchUpEntries = options.snapshotCatchUpEntries ?? DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES;
@@ -331,8 +334,16 @@ export class RaftNode extends EventEmitter {
     });
   }
 
+  /** Whether `peer` sent us anything within an election timeout (the leader hears from every member each tick). */
+  isPeerActive(peer: number): boolean {
+    if (peer === this.id) return true;
+    const at = this.lastHeard.get(peer);
+    return at !== undefined && this.clock.now() - at < this.tickMs * this.electionTicks;
+  }
+
   private onMessage(m: Message): void {
     if (this.stopped) return;
+    this.lastHeard.set(m.from, this.clock.now());
     if (!this.members.has(m.from) && !this.core.isVoter(m.from)) {
       this.log.warn({ from: m.from, type: MessageType[m.type] }, 'dropping raft message from an unknown member');
       return;

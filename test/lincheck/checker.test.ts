@@ -180,12 +180,7 @@ describe('lincheck: partitions and models', () => {
   });
 
   it('works with other models: a fetch-and-increment counter', () => {
-    const counter: Model<number, null, number | undefined> = {
-      init: () => 0,
-      step: (n, _input, seen) => ({ ok: seen === undefined || seen === n, state: n + 1 }),
-      equal: (a, b) => a === b,
-      hash: (n) => String(n),
-    };
+    const counter = counterModel;
     const inc = (clientId: number, call: number, ret: number, output?: number): Operation<null, number | undefined> => ({
       clientId,
       input: null,
@@ -209,6 +204,87 @@ describe('lincheck: partitions and models', () => {
     const result = checkOperations(kvModel, history, { timeoutMs: 0 });
     assert.equal(result.ok, 'unknown');
     assert.match((result as { reason: string }).reason, /timed out/);
+  });
+});
+
+/** Reference checker: tries every order of every subset of pending ops. Tiny histories only. */
+function bruteForceLinearizable<S, I, O>(model: Model<S, I, O>, history: Operation<I, O>[]): boolean {
+  const placed = history.map(() => false);
+  const mayGoNext = (i: number) => history.every((other, j) => placed[j] || j === i || !(other.return < history[i].call));
+  const search = (state: S, completedLeft: number): boolean => {
+    if (completedLeft === 0) return true;
+    for (let i = 0; i < history.length; i++) {
+      if (placed[i] || !mayGoNext(i)) continue;
+      const result = model.step(state, history[i].input, history[i].output);
+      if (!result.ok) continue;
+      placed[i] = true;
+      const found = search(result.state, completedLeft - (history[i].return === Infinity ? 0 : 1));
+      placed[i] = false;
+      if (found) return true;
+    }
+    return false;
+  };
+  return search(model.init(), history.filter((op) => op.return !== Infinity).length);
+}
+
+/** Random intervals with small integer times (so ties are common), random outputs, some pending. */
+function randomTinyHistory<I, O>(
+  random: () => number,
+  size: number,
+  makeOp: (random: () => number, pending: boolean) => { input: I; output: O },
+): Operation<I, O>[] {
+  return Array.from({ length: size }, (_, clientId) => {
+    const call = Math.floor(random() * 10);
+    const pending = random() < 0.25;
+    const ret = pending ? Infinity : call + Math.floor(random() * 5);
+    return { clientId, call, return: ret, ...makeOp(random, pending) };
+  });
+}
+
+const pickFrom = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
+
+function randomKvOp(random: () => number, pending: boolean): { input: KvInput; output: KvOutput | undefined } {
+  const key = pickFrom(random, ['x', 'y']);
+  const kind = pickFrom(random, ['put', 'append', 'get'] as const);
+  if (kind !== 'get') return { input: { kind, key, value: pickFrom(random, ['a', 'b']) }, output: pending ? undefined : {} };
+  const seen = pickFrom(random, [undefined, 'a', 'b', 'ab', 'ba', 'aa']);
+  return { input: { kind, key }, output: pending ? undefined : seen === undefined ? {} : { value: seen } };
+}
+
+/** Fetch-and-increment: the output is the value before the increment. Every pair of increments commutes. */
+const counterModel: Model<number, null, number | undefined> = {
+  init: () => 0,
+  step: (n, _input, seen) => ({ ok: seen === undefined || seen === n, state: n + 1 }),
+  equal: (a, b) => a === b,
+  hash: (n) => String(n),
+};
+
+describe('lincheck: agrees with a brute-force checker on tiny random histories', () => {
+  it('for the key/value model, partitioned or not', () => {
+    const unpartitioned = { ...kvModel, partition: undefined };
+    const verdicts = { linearizable: 0, violation: 0 };
+    for (let seed = 1; seed <= 3000; seed++) {
+      const history = randomTinyHistory(seededRandom(seed), 1 + (seed % 7), randomKvOp);
+      const expected = bruteForceLinearizable(unpartitioned, history);
+      verdicts[expected ? 'linearizable' : 'violation']++;
+      assert.equal(checkOperations(kvModel, history).ok, expected, `seed ${seed}, partitioned`);
+      assert.equal(checkOperations(unpartitioned, history).ok, expected, `seed ${seed}, unpartitioned`);
+    }
+    assert.ok(verdicts.linearizable > 500 && verdicts.violation > 500, JSON.stringify(verdicts));
+  });
+
+  it('for a counter, whose pending increments commute', () => {
+    const verdicts = { linearizable: 0, violation: 0 };
+    for (let seed = 1; seed <= 2000; seed++) {
+      const history = randomTinyHistory(seededRandom(seed), 1 + (seed % 7), (random, pending) => ({
+        input: null,
+        output: pending ? undefined : Math.floor(random() * 4),
+      }));
+      const expected = bruteForceLinearizable(counterModel, history);
+      verdicts[expected ? 'linearizable' : 'violation']++;
+      assert.equal(checkOperations(counterModel, history).ok, expected, `seed ${seed}`);
+    }
+    assert.ok(verdicts.linearizable > 200 && verdicts.violation > 200, JSON.stringify(verdicts));
   });
 });
 

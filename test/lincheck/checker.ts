@@ -2,7 +2,7 @@
 // improvements. The history becomes a time-ordered doubly linked list of call and return
 // entries. A depth-first search picks an op whose call comes before the first remaining return,
 // applies it to the model, and "lifts" (unlinks) its two entries; when no op can go next it
-// backtracks and "unlifts" them again. Visited (linearized-set bitset, model state) pairs are
+// backtracks and "unlifts" them again. Visited (linearized-set bitset, model state) nodes are
 // memoized, so the same sub-problem is never explored twice.
 //
 // Real-time order: op A precedes op B only if A.return < B.call. When A.return === B.call the
@@ -10,11 +10,27 @@
 // make the checker more permissive, never report a false violation.
 //
 // Pending operations (the client crashed or the ack was lost) are passed with
-// `return: Infinity`. Such an operation may have taken effect at any moment after its call, or
-// never. The checker lets the search linearize it at any point after its call and also lets it
-// stay unlinearized: the search succeeds once every *completed* operation is linearized. The
-// caller passes an output that means "unknown" (e.g. `undefined`), and the model's `step` must
-// accept that output for any state; the op's effect on the state is then whatever `step` says.
+// `return: Infinity`. Such an op may have taken effect at any moment after its call, or never:
+// the search may linearize it anywhere after its call, and succeeds once every *completed* op
+// is linearized, whatever pending ops are left. The caller passes an output meaning "unknown"
+// (e.g. `undefined`), which the model's `step` must accept in any state; the op's effect on
+// the state is whatever `step` says.
+//
+// Reductions beyond Porcupine. Each is sound because any valid linearization can be rewritten
+// into one the search still tries; without them, high concurrency or many pending writes on
+// one key make the search exponential.
+//  - Reads first: a completed op that may go next and leaves the state unchanged is the only
+//    candidate tried. Moving it to the front of a valid order keeps the order valid: nothing
+//    left must precede it in real time, and the ops it jumps over see the same states.
+//  - Needed pending ops only: a pending op is linearized only if the op right after it depends
+//    on it, i.e. is not ok without it, and neither absorbs it (same state with or without it;
+//    then drop it) nor commutes with it (then move it later; two commuting pending ops go in
+//    index order). Pending ops can always be dropped or moved later, so some valid order (if
+//    any) meets this everywhere.
+//  - Covering: a node is skipped if a recorded node has the same completed ops and state and
+//    a subset of its pending ops. Children are recorded before any is explored, so every
+//    recorded node does get explored.
+// Ordering heuristics (blocker first, completed before pending) only change the speed.
 
 export interface Operation<I, O> {
   clientId: number;
@@ -28,7 +44,10 @@ export interface Operation<I, O> {
 
 export interface Model<S, I, O> {
   init(): S;
-  /** Applies `input` to `state`; `ok` is false if the model could not have produced `output`. Must not mutate `state`. */
+  /**
+   * Applies `input` to `state`; `ok` is false if the model could not have produced `output`.
+   * Must be deterministic and must not mutate `state`.
+   */
   step(state: S, input: I, output: O): { ok: boolean; state: S };
   equal(a: S, b: S): boolean;
   /** Equal states must hash equally; used to bucket the memo cache. */
@@ -142,10 +161,7 @@ function mix32(x: number): number {
 class Bitset {
   constructor(readonly words: Uint32Array) {}
   static ofSize(bits: number): Bitset {
-    return new Bitset(new Uint32Array(Math.ceil(bits / 32)));
-  }
-  has(i: number): boolean {
-    return (this.words[i >>> 5] & (1 << (i & 31))) !== 0;
+    return new Bitset(new Uint32Array(Math.max(1, Math.ceil(bits / 32))));
   }
   set(i: number): void {
     this.words[i >>> 5] |= 1 << (i & 31);
@@ -153,69 +169,114 @@ class Bitset {
   clear(i: number): void {
     this.words[i >>> 5] &= ~(1 << (i & 31));
   }
-  clone(): Bitset {
-    return new Bitset(this.words.slice());
-  }
-}
-
-interface CacheEntry<S> {
-  linearized: Bitset;
-  state: S;
 }
 
 /**
- * Memo of search nodes already entered or queued for exploration. Beyond Porcupine's exact
- * match, a node is also covered by a recorded one with the same completed ops, an equal state
- * and a *subset* of the pending ops: whatever the larger node can still do, the smaller can
- * too, since a pending op never has to be linearized. (So linearizing a pending op that leaves
- * the state unchanged is always pruned.) Bucket key: XOR of per-op Zobrist keys over the
- * *completed* ops only, plus the state hash.
+ * Copies of bitsets, packed end to end in one growable Uint32Array: the cache keeps a copy
+ * per node, and one allocation per copy would dominate the run time.
+ */
+class BitsetPool {
+  words = new Uint32Array(1024);
+  private used = 0;
+  constructor(private readonly width: number) {}
+
+  /** Stores a copy and returns its offset. */
+  add(bits: Bitset): number {
+    if (this.used + this.width > this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2 + this.width);
+      grown.set(this.words.subarray(0, this.used));
+      this.words = grown;
+    }
+    this.words.set(bits.words, this.used);
+    this.used += this.width;
+    return this.used - this.width;
+  }
+}
+
+/**
+ * Set on a node reached by linearizing a pending op (see "needed pending ops" at the top):
+ * the op linearized next must depend on it.
+ */
+interface PendingJunction<S> {
+  opIndex: number;
+  stateBefore: S;
+}
+
+interface CacheEntry<S> {
+  /** Offset of the linearized set in the pool. */
+  linearized: number;
+  state: S;
+  junction: PendingJunction<S> | null;
+}
+
+/**
+ * Nodes already explored or queued for exploration. A node is covered by a recorded one with
+ * the same completed ops, an equal state, a *subset* of its pending ops and no stricter
+ * junction: whatever the new node can still do, the recorded one can too, since a pending op
+ * never has to be linearized. Bucket key: XOR of per-op Zobrist keys over the *completed* ops
+ * only, plus the state hash.
  */
 class MemoCache<S> {
   private readonly buckets = new Map<string, CacheEntry<S>[]>();
+  private readonly pool: BitsetPool;
   constructor(
     private readonly model: Model<S, any, any>,
     /** Bit i set iff op i is completed (not pending). */
     private readonly completedMask: Bitset,
-  ) {}
+  ) {
+    this.pool = new BitsetPool(completedMask.words.length);
+  }
 
-  /** Records the node and returns true, or returns false if an entered node already covers it. */
-  enter(linearized: Bitset, completedHash: number, state: S): boolean {
+  /** Records the node and returns true, or returns false if a recorded node covers it. */
+  enter(linearized: Bitset, completedHash: number, state: S, junction: PendingJunction<S> | null): boolean {
     const key = `${completedHash}:${this.model.hash(state)}`;
-    const bucket = this.buckets.get(key);
+    let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      this.buckets.set(key, [{ linearized: linearized.clone(), state }]);
-      return true;
+      bucket = [];
+      this.buckets.set(key, bucket);
     }
     for (const seen of bucket) {
-      if (this.covers(seen.linearized, linearized) && this.model.equal(seen.state, state)) return false;
+      if (
+        this.coversOps(seen.linearized, linearized) &&
+        this.model.equal(seen.state, state) &&
+        this.coversJunction(seen.junction, junction)
+      ) {
+        return false;
+      }
     }
-    bucket.push({ linearized: linearized.clone(), state });
+    bucket.push({ linearized: this.pool.add(linearized), state, junction });
     return true;
   }
 
   /** seen ⊆ current, and the two agree on completed ops. */
-  private covers(seen: Bitset, current: Bitset): boolean {
-    const a = seen.words;
-    const b = current.words;
+  private coversOps(seenOffset: number, current: Bitset): boolean {
+    const seen = this.pool.words;
+    const now = current.words;
     const completed = this.completedMask.words;
-    for (let w = 0; w < a.length; w++) {
-      if ((a[w] & ~b[w]) !== 0) return false;
-      if ((b[w] & ~a[w] & completed[w]) !== 0) return false;
+    for (let w = 0; w < now.length; w++) {
+      const was = seen[seenOffset + w];
+      if ((was & ~now[w]) !== 0) return false;
+      if ((now[w] & ~was & completed[w]) !== 0) return false;
     }
     return true;
+  }
+
+  private coversJunction(seen: PendingJunction<S> | null, current: PendingJunction<S> | null): boolean {
+    if (seen === null) return true;
+    return current !== null && seen.opIndex === current.opIndex && this.model.equal(seen.stateBefore, current.stateBefore);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Search
 
-const DEADLINE_CHECK_EVERY = 256;
+const DEADLINE_CHECK_EVERY = 32;
 
-/** A call that may be linearized next from some node, and the state it leads to. */
+/** An op that may be linearized next from some node, and the node it leads to. */
 interface Candidate<S> {
   call: Entry;
   state: S;
+  junction: PendingJunction<S> | null;
 }
 
 /** A node on the current search path. */
@@ -223,6 +284,9 @@ interface Frame<S> {
   /** The call lifted to reach this node; null at the root. */
   lifted: Entry | null;
   state: S;
+  junction: PendingJunction<S> | null;
+  /** Completed ops are tried first; pending ones only once those are exhausted. */
+  phase: 'completed' | 'pending';
   candidates: Candidate<S>[];
   nextCandidate: number;
 }
@@ -233,72 +297,181 @@ function checkPartition<S, I, O>(
   deadline: number,
   label: string,
 ): CheckResult | UnknownResult {
-  const n = history.length;
-  const isPending = history.map((op) => op.return === Infinity);
-  const completedMask = Bitset.ofSize(n);
-  isPending.forEach((pending, i) => pending || completedMask.set(i));
-  let completedLeft = isPending.filter((pending) => !pending).length;
-  if (completedLeft === 0) return { ok: true };
+  const search = new PartitionSearch(model, history, deadline);
+  const pendingCount = history.filter((op) => op.return === Infinity).length;
+  // Rounds with a growing budget of pending ops that may be linearized. Histories seldom need
+  // many (only those some later op observed), and a small budget stops pending ops from
+  // multiplying the search. The last round has no limit, so the answer stays exact.
+  for (let budget = 0; ; budget = Math.max(1, budget * 4)) {
+    const outcome = search.run(Math.min(budget, pendingCount));
+    if (outcome === 'linearizable') return { ok: true };
+    if (outcome === 'timeout') {
+      return { ok: 'unknown', reason: `${label}: timed out after linearizing at most ${search.longestPrefix.length} of ${history.length} operations` };
+    }
+    if (budget >= pendingCount) return violation(model, history, search.longestPrefix, label);
+  }
+}
 
-  const head = buildEntryList(history);
-  const linearized = Bitset.ofSize(n);
-  let completedHash = 0;
-  const cache = new MemoCache(model, completedMask);
+/** The search over one partition. `run` may be called repeatedly, with growing budgets. */
+class PartitionSearch<S, I, O> {
+  private readonly isPending: boolean[];
+  private readonly completedMask: Bitset;
+  private readonly head: Entry;
+  private readonly linearized: Bitset;
+  private completedHash = 0;
+  private completedLeft = 0;
+  private pendingLinearized = 0;
+  private pendingBudget = 0;
+  private cache!: MemoCache<S>;
+  /** Op indexes of the longest path seen in the last run. */
+  longestPrefix: number[] = [];
 
-  // The ops that may be linearized next are the calls before the first remaining return:
-  // that return's op must be linearized before anything called after it. Each is stepped,
-  // and those leading to unseen nodes are registered in the cache *before* any is explored,
-  // so a node deep in one candidate's subtree is recognised as covered by a sibling still
-  // waiting its turn. (Without that, n concurrent pending writes cost 2^n.)
-  const expand = (state: S): Candidate<S>[] => {
-    const candidates: Candidate<S>[] = [];
-    for (let entry = head.next; entry !== null && entry.isCall; entry = entry.next) {
+  constructor(
+    private readonly model: Model<S, I, O>,
+    private readonly history: Operation<I, O>[],
+    private readonly deadline: number,
+  ) {
+    this.isPending = history.map((op) => op.return === Infinity);
+    this.completedMask = Bitset.ofSize(history.length);
+    this.isPending.forEach((pending, i) => pending || this.completedMask.set(i));
+    this.head = buildEntryList(history);
+    this.linearized = Bitset.ofSize(history.length);
+  }
+
+  /** Searches for a linearization that linearizes at most `pendingBudget` pending ops. */
+  run(pendingBudget: number): 'linearizable' | 'not linearizable' | 'timeout' {
+    // A failed run unlifts everything it lifted, so only the counters need resetting.
+    this.completedLeft = this.isPending.filter((pending) => !pending).length;
+    this.pendingLinearized = 0;
+    this.pendingBudget = pendingBudget;
+    this.cache = new MemoCache(this.model, this.completedMask);
+    this.longestPrefix = [];
+    if (this.completedLeft === 0) return 'linearizable';
+
+    const initialState = this.model.init();
+    this.cache.enter(this.linearized, this.completedHash, initialState, null);
+    const path: Frame<S>[] = [this.frameFor(null, initialState, null)];
+    for (let iterations = 0; ; iterations++) {
+      if (iterations % DEADLINE_CHECK_EVERY === 0 && Date.now() >= this.deadline) return 'timeout';
+      const frame = path[path.length - 1];
+      const candidate = frame.candidates[frame.nextCandidate++];
+      if (candidate !== undefined) {
+        const i = candidate.call.opIndex;
+        lift(candidate.call);
+        this.linearized.set(i);
+        if (this.isPending[i]) {
+          this.pendingLinearized++;
+        } else {
+          this.completedHash ^= mix32(i);
+          if (--this.completedLeft === 0) return 'linearizable';
+        }
+        path.push(this.frameFor(candidate.call, candidate.state, candidate.junction));
+        if (path.length - 1 > this.longestPrefix.length) this.longestPrefix = path.slice(1).map((f) => f.lifted!.opIndex);
+      } else if (frame.phase === 'completed') {
+        frame.phase = 'pending';
+        frame.candidates = this.expand(frame.state, frame.junction, true);
+        frame.nextCandidate = 0;
+      } else {
+        // Every way forward from this node fails: undo the lift that led here.
+        path.pop();
+        if (frame.lifted === null) return 'not linearizable';
+        const i = frame.lifted.opIndex;
+        unlift(frame.lifted);
+        this.linearized.clear(i);
+        if (this.isPending[i]) {
+          this.pendingLinearized--;
+        } else {
+          this.completedHash ^= mix32(i);
+          this.completedLeft++;
+        }
+      }
+    }
+  }
+
+  private frameFor(lifted: Entry | null, state: S, junction: PendingJunction<S> | null): Frame<S> {
+    return { lifted, state, junction, phase: 'completed', candidates: this.expand(state, junction, false), nextCandidate: 0 };
+  }
+
+  /**
+   * The ops that may be linearized next are the calls before the first remaining return:
+   * that return's op must be linearized before anything called after it. Of those, the ones
+   * of this phase's kind that the model and the reductions allow become candidates. They are
+   * registered in the cache before any is explored, so a node deep in one candidate's subtree
+   * is recognised as covered by a sibling still waiting its turn.
+   */
+  private expand(state: S, junction: PendingJunction<S> | null, pendingPhase: boolean): Candidate<S>[] {
+    if (pendingPhase && this.pendingLinearized >= this.pendingBudget) return [];
+    const { model, history } = this;
+    let candidates: Candidate<S>[] = [];
+    let entry = this.head.next;
+    for (; entry !== null && entry.isCall; entry = entry.next) {
       const i = entry.opIndex;
+      if (this.isPending[i] !== pendingPhase) continue;
       const op = history[i];
       const result = model.step(state, op.input, op.output);
       if (!result.ok) continue;
-      linearized.set(i);
-      const childHash = isPending[i] ? completedHash : completedHash ^ mix32(i);
-      if (cache.enter(linearized, childHash, result.state)) candidates.push({ call: entry, state: result.state });
-      linearized.clear(i);
-    }
-    return candidates;
-  };
-
-  const initialState = model.init();
-  cache.enter(linearized, completedHash, initialState);
-  const path: Frame<S>[] = [{ lifted: null, state: initialState, candidates: expand(initialState), nextCandidate: 0 }];
-  let longestPrefix: number[] = [];
-  let iterations = 0;
-
-  for (;;) {
-    if (iterations++ % DEADLINE_CHECK_EVERY === 0 && Date.now() >= deadline) {
-      return { ok: 'unknown', reason: `${label}: timed out after linearizing at most ${longestPrefix.length} of ${n} operations` };
-    }
-    const frame = path[path.length - 1];
-    const candidate = frame.candidates[frame.nextCandidate++];
-    if (candidate !== undefined) {
-      const i = candidate.call.opIndex;
-      lift(candidate.call);
-      linearized.set(i);
-      if (!isPending[i]) {
-        completedHash ^= mix32(i);
-        if (--completedLeft === 0) return { ok: true };
+      if (junction !== null && !this.mayFollowPending(junction, i, result.state)) continue;
+      const childJunction = pendingPhase ? { opIndex: i, stateBefore: state } : null;
+      if (childJunction !== null && !this.hasFollower(childJunction, result.state)) continue;
+      if (!pendingPhase && model.equal(result.state, state)) {
+        candidates = [{ call: entry, state: result.state, junction: childJunction }]; // reads first
+        entry = null;
+        break;
       }
-      path.push({ lifted: candidate.call, state: candidate.state, candidates: expand(candidate.state), nextCandidate: 0 });
-      if (path.length - 1 > longestPrefix.length) longestPrefix = path.slice(1).map((f) => f.lifted!.opIndex);
-    } else {
-      // Every way forward from this node fails: undo the lift that led here.
-      path.pop();
-      if (frame.lifted === null) return violation(model, history, longestPrefix, label);
-      const i = frame.lifted.opIndex;
-      unlift(frame.lifted);
-      linearized.clear(i);
-      if (!isPending[i]) {
-        completedHash ^= mix32(i);
-        completedLeft++;
-      }
+      candidates.push({ call: entry, state: result.state, junction: childJunction });
     }
+    if (entry !== null && candidates.length > 1) {
+      // Blocker first, then the candidates after which it can go, then the rest, each group
+      // in call order (the sort is stable).
+      const blocker = entry.opIndex;
+      const { input, output } = history[blocker];
+      const rank = (c: Candidate<S>) => (c.call.opIndex === blocker ? 0 : model.step(c.state, input, output).ok ? 1 : 2);
+      candidates = candidates
+        .map((c) => ({ c, rank: rank(c) }))
+        .sort((a, b) => a.rank - b.rank)
+        .map(({ c }) => c);
+    }
+    // Registered only now, so candidates dropped by "reads first" never enter the cache:
+    // everything in the cache must get explored.
+    return candidates.filter((c) => {
+      const i = c.call.opIndex;
+      this.linearized.set(i);
+      const hash = pendingPhase ? this.completedHash : this.completedHash ^ mix32(i);
+      const fresh = this.cache.enter(this.linearized, hash, c.state, c.junction);
+      this.linearized.clear(i);
+      return fresh;
+    });
+  }
+
+  /**
+   * Whether op `next` (giving `stateAfter`) may come right after the junction's pending op:
+   * only if it depends on it. If it does not need it and absorbs it, the pending op could be
+   * dropped; if they commute, the pending op could move later. Two commuting pending ops are
+   * allowed in index order only, so that one of their two orders stays available.
+   */
+  private mayFollowPending(junction: PendingJunction<S>, next: number, stateAfter: S): boolean {
+    const { model, history } = this;
+    const op = history[next];
+    const without = model.step(junction.stateBefore, op.input, op.output);
+    if (!without.ok) return true;
+    if (model.equal(without.state, stateAfter)) return false;
+    const pending = history[junction.opIndex];
+    const swapped = model.step(without.state, pending.input, pending.output);
+    const commutes = swapped.ok && model.equal(swapped.state, stateAfter);
+    return !commutes || (this.isPending[next] && next > junction.opIndex);
+  }
+
+  /** Whether any op may go right after the junction's pending op (which is not yet lifted). */
+  private hasFollower(junction: PendingJunction<S>, stateAfterPending: S): boolean {
+    const budgetLeftAfter = this.pendingBudget - this.pendingLinearized - 1;
+    for (let entry = this.head.next; entry !== null && entry.isCall; entry = entry.next) {
+      const i = entry.opIndex;
+      if (i === junction.opIndex || (this.isPending[i] && budgetLeftAfter <= 0)) continue;
+      const op = this.history[i];
+      const result = this.model.step(stateAfterPending, op.input, op.output);
+      if (result.ok && this.mayFollowPending(junction, i, result.state)) return true;
+    }
+    return false;
   }
 }
 

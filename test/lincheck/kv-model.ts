@@ -18,18 +18,38 @@ export interface KvOutput {
 /** `undefined` output means "unknown": the op never returned (pass it with `return: Infinity`). */
 export type KvOperation = Operation<KvInput, KvOutput | undefined>;
 
-/** Immutable: step copies on write. A Map, not an object, so any string is a safe key. */
-export type KvState = ReadonlyMap<string, string>;
+/**
+ * Key -> value as a flat array sorted by key: [key0, value0, key1, value1, ...]. Immutable
+ * (step copies on write). Cheaper to copy than a Map, and the search copies a state for every
+ * write it tries; with `partition` each state holds a single key anyway. Read with `readValue`.
+ */
+export type KvState = readonly string[];
+
+/** Index of `key` in the flat array, or of where it would be inserted. */
+function keySlot(state: KvState, key: string): number {
+  let slot = 0;
+  while (slot < state.length && state[slot] < key) slot += 2;
+  return slot;
+}
+
+export function readValue(state: KvState, key: string): string | undefined {
+  const slot = keySlot(state, key);
+  return state[slot] === key ? state[slot + 1] : undefined;
+}
 
 function withValue(state: KvState, key: string, value: string): KvState {
-  return new Map(state).set(key, value);
+  const slot = keySlot(state, key);
+  const copy = state.slice();
+  if (copy[slot] === key) copy[slot + 1] = value;
+  else copy.splice(slot, 0, key, value);
+  return copy;
 }
 
 export const kvModel: Model<KvState, KvInput, KvOutput | undefined> = {
-  init: () => new Map(),
+  init: () => [],
 
   step(state, input, output) {
-    const current = state.get(input.key);
+    const current = readValue(state, input.key);
     switch (input.kind) {
       case 'get':
         return { ok: output === undefined || output.value === current, state };
@@ -41,13 +61,11 @@ export const kvModel: Model<KvState, KvInput, KvOutput | undefined> = {
   },
 
   equal(a, b) {
-    if (a.size !== b.size) return false;
-    for (const [key, value] of a) if (b.get(key) !== value) return false;
-    return true;
+    return a.length === b.length && a.every((item, i) => item === b[i]);
   },
 
   hash(state) {
-    return JSON.stringify([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return JSON.stringify(state);
   },
 
   partition(history) {

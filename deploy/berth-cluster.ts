@@ -1,0 +1,192 @@
+// Brings up a Berth cluster of real `berth daemon` processes on one machine: N managers and M
+// workers, each with its own data dir, API socket and cluster port, formed with `swarm init` and
+// `swarm join` through the Engine API. With `netns`, every node runs in its own network namespace
+// with its own address on a private bridge, so cluster traffic crosses a real (virtual) network.
+// Processes are tracked by the PIDs recorded here; nothing is killed by name.
+
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './raft-cluster.js';
+
+const BERTH = fileURLToPath(new URL('../cli/berth.js', import.meta.url));
+
+export interface BerthNode {
+  name: string;
+  role: 'manager' | 'worker';
+  dataDir: string;
+  socket: string;
+  /** host:port of the cluster listener (managers). */
+  clusterAddr: string;
+  /** The node's own IP (127.0.0.1, or its namespace address). */
+  ip: string;
+  netns?: string;
+  child: ChildProcess | null;
+  nodeId: string;
+}
+
+export interface BerthClusterOptions {
+  managers: number;
+  workers: number;
+  baseDir: string;
+  /** Run each node in its own network namespace on a bridge (needs root and iproute2). */
+  netns?: boolean;
+  logLevel?: string;
+}
+
+/** A tiny Engine API client over a daemon's unix socket. */
+export function api<T = unknown>(socket: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({
+      socketPath: socket, method, path: `/v1.41${path}`,
+      headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text;
+        try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed as T });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export class LocalBerthCluster {
+  readonly nodes: BerthNode[] = [];
+  private bridge: string | null = null;
+
+  private constructor(private readonly options: BerthClusterOptions) {}
+
+  static async start(options: BerthClusterOptions): Promise<LocalBerthCluster> {
+    const cluster = new LocalBerthCluster(options);
+    try {
+      await cluster.launch();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  private async launch(): Promise<void> {
+    const { managers, workers, baseDir } = this.options;
+    mkdirSync(baseDir, { recursive: true });
+    const tag = String(process.pid % 10000);
+    if (this.options.netns) this.bridge = createBridge(`bb${tag}`);
+    for (let i = 0; i < managers + workers; i++) {
+      const role = i < managers ? 'manager' : 'worker';
+      const name = `${role}-${role === 'manager' ? i + 1 : i - managers + 1}`;
+      const dataDir = join(baseDir, name);
+      mkdirSync(dataDir, { recursive: true });
+      let ip = '127.0.0.1';
+      let netns: string | undefined;
+      if (this.bridge) {
+        netns = `bn${tag}-${i}`;
+        ip = `10.213.${Number(tag) % 250}.${i + 10}`;
+        attachNamespace(netns, this.bridge, ip, i);
+      }
+      const port = this.bridge ? 2377 : await freePort();
+      this.nodes.push({ name, role, dataDir, socket: join(dataDir, 'berth.sock'), clusterAddr: `${ip}:${port}`, ip, netns, child: null, nodeId: '' });
+    }
+    await Promise.all(this.nodes.map((n) => this.startDaemon(n)));
+
+    const [first, ...rest] = this.nodes;
+    const init = await api<string>(first.socket, 'POST', '/swarm/init', { ListenAddr: first.clusterAddr, AdvertiseAddr: first.clusterAddr });
+    if (init.status !== 200) throw new Error(`swarm init failed: ${JSON.stringify(init.body)}`);
+    first.nodeId = init.body;
+    const swarm = await api<{ JoinTokens: { Worker: string; Manager: string } }>(first.socket, 'GET', '/swarm');
+    for (const n of rest) {
+      const token = n.role === 'manager' ? swarm.body.JoinTokens.Manager : swarm.body.JoinTokens.Worker;
+      const res = await api(n.socket, 'POST', '/swarm/join', {
+        ListenAddr: n.clusterAddr, AdvertiseAddr: n.clusterAddr, RemoteAddrs: [first.clusterAddr], JoinToken: token,
+      });
+      if (res.status !== 200) throw new Error(`${n.name} could not join: ${JSON.stringify(res.body)}`);
+      const info = await api<{ Swarm: { NodeID: string } }>(n.socket, 'GET', '/info');
+      n.nodeId = info.body.Swarm.NodeID;
+    }
+  }
+
+  /** Starts (or restarts) a node's daemon and waits until its API answers. */
+  async startDaemon(n: BerthNode): Promise<void> {
+    const args = [BERTH, 'daemon', '--data-dir', n.dataDir, '-H', `unix://${n.socket}`, '--hostname', n.name,
+      '--log-level', this.options.logLevel ?? 'warn'];
+    const [cmd, argv] = n.netns
+      ? ['ip', ['netns', 'exec', n.netns, process.execPath, ...args]]
+      : [process.execPath, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    n.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`${n.name}: daemon exited (${code}) before it was ready: ${stderr}`));
+      child.once('exit', onExit);
+      child.stdout!.on('data', (d) => {
+        if (String(d).includes('berth daemon ready')) {
+          child.off('exit', onExit);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** kill -9 (or another signal) by the recorded PID; resolves once the process is gone. */
+  async kill(n: BerthNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = n.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Under `ip netns exec` the daemon is the same process (exec), so the PID is the daemon's.
+    child.kill(signal);
+    await exited;
+    n.child = null;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n, 'SIGKILL')));
+    for (const n of this.nodes) if (n.netns) execQuiet('ip', ['netns', 'del', n.netns]);
+    if (this.bridge) execQuiet('ip', ['link', 'del', this.bridge]);
+  }
+
+  /** Writes the PIDs so `deploy/local-cluster down` can stop a cluster started by another process. */
+  recordPids(file: string): void {
+    writeFileSync(file, JSON.stringify({
+      pids: this.nodes.map((n) => n.child?.pid).filter(Boolean),
+      netns: this.nodes.map((n) => n.netns).filter(Boolean),
+      bridge: this.bridge,
+      baseDir: this.options.baseDir,
+    }));
+  }
+
+  remove(): void {
+    rmSync(this.options.baseDir, { recursive: true, force: true });
+  }
+}
+
+function createBridge(name: string): string {
+  execFileSync('ip', ['link', 'add', name, 'type', 'bridge']);
+  execFileSync('ip', ['link', 'set', name, 'up']);
+  return name;
+}
+
+function attachNamespace(netns: string, bridge: string, ip: string, index: number): void {
+  const host = `${netns}h`.slice(0, 15);
+  execFileSync('ip', ['netns', 'add', netns]);
+  execFileSync('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', `eth${index}`, 'netns', netns]);
+  execFileSync('ip', ['link', 'set', host, 'master', bridge, 'up']);
+  execFileSync('ip', ['-n', netns, 'link', 'set', `eth${index}`, 'name', 'eth0']);
+  execFileSync('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+}
+
+function execQuiet(cmd: string, args: string[]): void {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+  } catch { /* already gone */ }
+}
