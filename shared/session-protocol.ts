@@ -54,6 +54,7 @@ export type DispatcherMessage =
   | { kind: 'sessionAck'; sessionAck: SessionAckMessage }
   | { kind: 'notLeader'; notLeader: { leaderAddr: string; managers: ManagerInfo[] } }
   | { kind: 'managersChanged'; managersChanged: { managers: ManagerInfo[] } }
+  | { kind: 'roleChanged'; roleChanged: { role: 'manager' | 'worker' } }
   /** A kind added by a newer dispatcher; ignored. */
   | { kind: 'unrecognized' };
 
@@ -89,6 +90,7 @@ interface WireDispatcherMessage {
   sessionAck?: { sessionId: string; heartbeatPeriodMs: number; managers: WireManager[] };
   notLeader?: { leaderAddr: string; managers: WireManager[] };
   managersChanged?: { managers: WireManager[] };
+  roleChanged?: { role: string };
 }
 
 const EMPTY_DESCRIPTION: NodeDescription = {
@@ -153,6 +155,10 @@ export function decodeDispatcherMessage(bytes: Uint8Array): DispatcherMessage {
     }
     case 'managersChanged':
       return { kind: 'managersChanged', managersChanged: { managers: managersFromWire(w.managersChanged!.managers) } };
+    case 'roleChanged': {
+      const role = w.roleChanged!.role;
+      return role === 'manager' || role === 'worker' ? { kind: 'roleChanged', roleChanged: { role } } : { kind: 'unrecognized' };
+    }
     default:
       return { kind: 'unrecognized' };
   }

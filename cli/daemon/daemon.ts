@@ -4,7 +4,7 @@
 // worker agent, as in Docker Swarm.
 
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -258,9 +258,40 @@ export class BerthDaemon implements ClusterBackend {
     this.logger.info('this manager was removed from raft; continuing as a worker');
     const managers = this.manager.raft.memberList().filter((m) => m.id !== this.state!.raftId).map((m) => m.address);
     await this.stopComponents();
+    // A later promotion joins raft afresh, under a new raft id.
+    rmSync(join(this.options.dataDir, 'raft'), { recursive: true, force: true });
     this.state = { ...this.state, role: 'worker', raftId: 0, managers };
     saveNodeState(this.options.dataDir, this.state);
     await this.renewNow();
+    this.startAgent();
+    this.startRenewal();
+  }
+
+  /**
+   * The dispatcher says our role changed. Promotion: take a manager certificate, join raft through
+   * the leader, run the manager services. Demotion of a running manager is driven by its removal
+   * from raft (becomeWorker); a worker only needs its certificate renewed.
+   */
+  private async changeRole(role: 'manager' | 'worker'): Promise<void> {
+    if (!this.state || !this.provider) return;
+    if (role === 'worker' || this.manager) {
+      if (!this.manager) await this.renewNow();
+      return;
+    }
+    await this.renewNow();
+    if (parseNodeCertificate(this.provider.identity.certPem).role !== 'manager') return;
+    const joinVia = this.agent?.status().manager ?? this.state.managers[0];
+    this.logger.info({ via: joinVia }, 'promoted: joining raft as a manager');
+    await this.stopComponents();
+    this.state = { ...this.state, role: 'manager', raftId: randomInt(1, MAX_RAFT_ID) };
+    try {
+      await this.startManager({ joinVia });
+      saveNodeState(this.options.dataDir, this.state);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'could not start as a manager; staying a worker');
+      this.manager = null;
+      this.state = { ...this.state, role: 'worker', raftId: 0 };
+    }
     this.startAgent();
     this.startRenewal();
   }
@@ -276,6 +307,9 @@ export class BerthDaemon implements ClusterBackend {
       description: describeNode({ hostname: this.options.hostname }),
       advertiseAddr: hostOf(s.advertiseAddr),
       logger: this.logger,
+      onRoleChanged: (role) => void this.serialized(() => this.changeRole(role)).catch((err: Error) => {
+        this.logger.error({ err: err.message }, 'role change failed');
+      }),
       onManagersChanged: (list) => {
         if (!this.state || list.length === 0) return;
         this.state = { ...this.state, managers: list.map((m) => m.addr) };

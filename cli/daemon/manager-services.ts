@@ -19,6 +19,8 @@ import type { NodeState } from './node-state.js';
 
 /** Raft ticks of 100 ms, election after 10: the library's defaults (see manager/raft/README.md). */
 const RAFT_TICK_MS = 100;
+/** A forwarded write waits for the leader's commit: the same bound as a local proposal (3 election timeouts). */
+const FORWARD_TIMEOUT_MS = 3_000;
 /** How long a new manager waits to be elected (bootstrap) before giving up on init. */
 const LEADERSHIP_TIMEOUT_MS = 10_000;
 
@@ -83,8 +85,23 @@ export class ManagerServices {
       leaderAddr = members.find((m) => m.raft_id === leader_raft_id)?.addr ?? options.joinVia;
     }
 
-    const raft = await RaftNode.start({
-      id: state.raftId, storage, transport, stateMachine: store, logger, tickMs: RAFT_TICK_MS,
+    const leaderClients = new Map<string, MembershipClient>();
+    const forward = async (leaderId: number, data: Uint8Array): Promise<{ index: number; term: number }> => {
+      const addr = raft.memberList().find((m) => m.id === leaderId)?.address;
+      if (!addr) throw Object.assign(new Error('the leader’s address is not known yet'), { code: 'NOT_LEADER', leaderId: 0 });
+      let client = leaderClients.get(addr);
+      if (!client) leaderClients.set(addr, (client = new MembershipClient(addr, clusterClientCredentials(provider), MANAGER_CHANNEL_OPTIONS)));
+      try {
+        return await client.propose(data, FORWARD_TIMEOUT_MS);
+      } catch (err) {
+        const code = (err as grpc.ServiceError).code;
+        // Same meanings as a local proposal: the caller (the store, the API) maps them.
+        if (code === grpc.status.FAILED_PRECONDITION) throw Object.assign(new Error('the leader changed; retry'), { code: 'NOT_LEADER', leaderId: 0 });
+        throw Object.assign(new Error(`forwarding the write to the leader failed: ${(err as Error).message}`), { code: 'NO_QUORUM' });
+      }
+    };
+    const raft: RaftNode = await RaftNode.start({
+      id: state.raftId, storage, transport, stateMachine: store, logger, tickMs: RAFT_TICK_MS, forward,
       bootstrap: options.bootstrap ? [{ id: state.raftId, address: state.advertiseAddr }] : undefined,
       peers,
       forceNewCluster: options.forceNewCluster ? { address: state.advertiseAddr } : undefined,

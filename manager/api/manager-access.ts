@@ -25,24 +25,31 @@ export function requireManager(backend: ClusterBackend): ManagerAccess {
 }
 
 /**
- * For writes, which only the raft leader can commit. Checked up front so a follower answers
- * "not the leader" instead of whatever its possibly stale state says about the object; a
- * leadership change after this check still surfaces as the store's own error.
+ * For writes. Any manager takes them, as in Docker Swarm: a follower's raft node forwards the
+ * proposal to the leader (version checks at apply time keep a follower's slightly stale reads
+ * safe). With no leader known the write fails with dockerd's no-leader 503.
  */
 export function requireLeader(backend: ClusterBackend): ManagerAccess {
   const access = requireManager(backend);
-  // The raft view may still name this manager as leader just after it stepped down.
-  if (!access.store.isLeader) throw notLeaderError(access.managers.filter((m) => m.nodeId !== access.local.nodeId));
+  if (!access.store.isLeader && !access.managers.some((m) => m.leader)) {
+    throw notLeaderError(access.managers.filter((m) => m.nodeId !== access.local.nodeId));
+  }
   return access;
 }
 
 /**
  * For reads: dockerd answers every manager's reads from the leader, so a follower must not
- * answer from a state older than what the client may already have seen. Costs one ReadIndex
- * round; without a quorum it fails with the no-leader 503, as dockerd's reads do.
+ * answer from a state older than what the client may already have seen — one ReadIndex round.
+ * Unlike dockerd, when there is no leader or no quorum the manager still answers from its own
+ * state (operators need `node ls` most when the cluster is broken); writes keep failing.
  */
 export async function requireManagerForReads(backend: ClusterBackend): Promise<ManagerAccess> {
   const access = requireManager(backend);
-  await access.store.readLinearizable();
+  try {
+    await access.store.readLinearizable();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'NO_QUORUM' && code !== 'NOT_LEADER' && code !== 'PROPOSAL_DROPPED') throw err;
+  }
   return access;
 }

@@ -18,6 +18,8 @@ export interface NodeIdentity {
 export class AgentSession {
   /** Sent in SessionAck; names this session in logs on both ends. */
   readonly id = randomUUID();
+  /** The role last announced to this agent (RoleChanged), so it is told once. */
+  announcedRole: 'manager' | 'worker' | null = null;
   /** Set once the node's registration write has succeeded and SessionAck was sent. */
   acknowledged = false;
   /** Registration is in progress or done: a second Register is a protocol error. */

@@ -289,6 +289,7 @@ export class Dispatcher {
     if (!this.leading) return;
     this.refreshHeartbeatPeriod();
     this.refreshManagers();
+    this.announceRoleChanges();
     this.endSessionsOfRemovedNodes();
     this.markExpiredNodesDown();
   }
@@ -339,6 +340,21 @@ export class Dispatcher {
     this.managersKey = key;
     for (const session of this.byNode.values()) {
       if (session.acknowledged) session.send({ kind: 'managersChanged', managersChanged: { managers } });
+    }
+  }
+
+  /**
+   * A node whose Spec.Role no longer matches its certificate's role (promoted or demoted) is told
+   * once per session, so it renews its certificate and starts or stops its manager.
+   */
+  private announceRoleChanges(): void {
+    for (const session of this.byNode.values()) {
+      if (!session.acknowledged) continue;
+      const role = this.store.get('node', session.nodeId)?.Spec.Role;
+      if ((role !== 'manager' && role !== 'worker') || role === session.identity.role || session.announcedRole === role) continue;
+      session.announcedRole = role;
+      this.logger.info({ node: session.nodeId, role }, 'telling node its role changed');
+      session.send({ kind: 'roleChanged', roleChanged: { role } });
     }
   }
 

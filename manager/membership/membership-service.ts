@@ -1,6 +1,7 @@
 // The RaftMembership gRPC service (proto/membership.proto), served by every manager and acted on
 // by the leader: a joining manager asks for the member list, starts its raft node, then asks to
 // be added; it is added as a learner and promoted to voter once caught up (RaftNode.addMember).
+// Followers also forward their writes here (Propose), so any manager accepts API writes.
 
 import * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '../raft/node.js';
@@ -49,6 +50,12 @@ export function membershipImplementation(options: MembershipServiceOptions): grp
       await raft.removeMember(req.raft_id);
       return {};
     }),
+    Propose: guard(async (req: { data: Buffer }, raft) => {
+      // Only the leader appends: a follower answering here would forward again, in a loop.
+      if (!raft.isLeader) throw Object.assign(new Error('not the leader'), { code: 'NOT_LEADER' });
+      const { index, term } = await raft.propose(req.data);
+      return { index, term };
+    }),
   };
 }
 
@@ -71,6 +78,10 @@ export class MembershipClient {
 
   leave(raftId: number): Promise<unknown> {
     return this.call('Leave', { raft_id: raftId }, 10_000);
+  }
+
+  propose(data: Uint8Array, timeoutMs: number): Promise<{ index: number; term: number }> {
+    return this.call('Propose', { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }, timeoutMs);
   }
 
   close(): void {

@@ -58,9 +58,15 @@ export interface RaftNodeOptions {
   /** Time source and scheduler; virtual in simulations. */
   clock?: Clock;
   /**
+   * Sends a proposal made on a follower to the leader (e.g. over gRPC) and resolves with where the
+   * leader put it; without it, proposals on followers fail with NOT_LEADER.
+   */
+  forward?: (leaderId: number, data: Uint8Array) => Promise<{ index: number; term: number }>;
+  /**
    * Disaster recovery: restart this member's existing data as a one-member cluster (every other
-   * member is dropped from the configuration), keeping every committed entry. `address` is where
-   * this node serves raft.
+   * member is dropped from the configuration), keeping every entry in its log — committed or not,
+   * since the lost members may have acknowledged writes this node never learned were committed
+   * (etcd's force-new-cluster does the same). `address` is where this node serves raft.
    */
   forceNewCluster?: { address: string };
 }
@@ -78,12 +84,14 @@ export const DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_TICKS = 30;
 /** 50,000 pending proposals of ~256 B is ~12 MiB of queued work: enough for any burst, bounded for memory. */
 export const DEFAULT_MAX_PENDING_PROPOSALS = 50_000;
+/** Results of recently applied entries kept for forwarded proposals whose answer arrives after the apply. */
+const RECENT_RESULTS = 4096;
 /** A learner this close to the leader's commit index is caught up and may become a voter. */
 const PROMOTION_LAG_ENTRIES = 100;
 
 interface ProposalWaiter {
   term: number;
-  resolve: (v: { index: number; result: unknown }) => void;
+  resolve: (v: { index: number; term: number; result: unknown }) => void;
   reject: (err: Error) => void;
   deadline: number;
 }
@@ -91,7 +99,7 @@ interface ProposalWaiter {
 interface QueuedProposal {
   data: Uint8Array;
   confChange?: ConfChange;
-  resolve: (v: { index: number; result: unknown }) => void;
+  resolve: (v: { index: number; term: number; result: unknown }) => void;
   reject: (err: Error) => void;
 }
 
@@ -111,6 +119,8 @@ export class RaftNode extends EventEmitter {
   private readonly members = new Map<number, string>();
   private readonly clock: Clock;
   private readonly lastHeard = new Map<number, number>();
+  private readonly forward: RaftNodeOptions['forward'];
+  private readonly recentResults = new Map<number, { term: number; result: unknown }>();
   private readonly electionTicks: number;
 
   private readonly tickMs: number;
@@ -146,6 +156,7 @@ export class RaftNode extends EventEmitter {
     this.clock = options.clock ?? systemClock;
     this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
     this.electionTicks = options.electionTicks ?? DEFAULT_ELECTION_TICKS;
+    this.forward = options.forward;
     this.requestTimeoutMs = options.requestTimeoutMs ?? this.tickMs * DEFAULT_REQUEST_TIMEOUT_TICKS;
     this.snapshotEntries = options.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
     this.snapshotCatchUpEntries = options.snapshotCatchUpEntries ?? DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES;
@@ -195,22 +206,22 @@ export class RaftNode extends EventEmitter {
   }
 
   /**
-   * Rebuilds the state machine up to the last committed entry and stores it as a snapshot whose
-   * configuration is this node alone, at a position past everything in the old log (uncommitted
-   * entries are dropped; with one voter, nothing else can ever claim those positions).
+   * Rebuilds the state machine from every entry in the log and stores it as a snapshot whose
+   * configuration is this node alone, one position past the old log (with one voter, nothing
+   * else can ever claim those positions).
    */
   private static async rewriteAsSingleMember(options: RaftNodeOptions, address: string): Promise<void> {
     const { storage, stateMachine: sm, id } = options;
     const old = storage.snapshot();
     const { hardState } = storage.initialState();
     if (old.metadata.index > 0) sm.restore(unwrapSnapshot(old.data).app, old.metadata.index);
-    const commit = Math.max(hardState.commit, old.metadata.index);
-    for (let i = old.metadata.index + 1; i <= commit; i++) {
+    const last = Math.max(storage.lastIndex(), old.metadata.index);
+    for (let i = old.metadata.index + 1; i <= last; i++) {
       const [e] = storage.entries(i, i + 1, Infinity);
       sm.apply(i, e.type === EntryType.Normal ? e.data : EMPTY);
     }
     const term = Math.max(hardState.term, storage.lastIndex() > 0 ? storage.term(storage.lastIndex()) : 0) + 1;
-    const index = Math.max(commit, storage.lastIndex()) + 1;
+    const index = last + 1;
     const snapshot: Snapshot = {
       metadata: { index, term, confState: { voters: [id], learners: [] } },
       data: wrapSnapshot([{ id, address }], sm.snapshot()),
@@ -244,8 +255,14 @@ export class RaftNode extends EventEmitter {
     return [...this.members].map(([id, address]) => ({ id, address })).sort((a, b) => a.id - b.id);
   }
 
-  /** Replicates data; resolves once it is committed and applied here, with the state machine's result. */
-  propose(data: Uint8Array): Promise<{ index: number; result: unknown }> {
+  /**
+   * Replicates data; resolves once it is committed and applied here, with the state machine's
+   * result. On a follower the proposal is forwarded to the leader when `forward` is configured.
+   */
+  propose(data: Uint8Array): Promise<{ index: number; term: number; result: unknown }> {
+    if (this.core.role !== Role.Leader && this.forward && this.core.lead !== NONE && !this.stopped) {
+      return this.proposeThroughLeader(data);
+    }
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new StoppedError());
       if (this.core.role !== Role.Leader) return reject(this.notLeader());
@@ -254,6 +271,21 @@ export class RaftNode extends EventEmitter {
       }
       this.queuedProposals.push({ data, resolve, reject });
       this.schedule();
+    });
+  }
+
+  /** The leader placed our proposal at (index, term); answer once it is applied here too. */
+  private async proposeThroughLeader(data: Uint8Array): Promise<{ index: number; term: number; result: unknown }> {
+    const { index, term } = await this.forward!(this.core.lead, data);
+    const done = this.recentResults.get(index);
+    if (done) {
+      if (done.term !== term) throw new ProposalDroppedError('leadership changed before it committed; it was not applied');
+      return { index, term, result: done.result };
+    }
+    if (index <= this.applied) throw new NoQuorumError(`entry ${index} was applied before its result could be kept; the write may have taken effect`);
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new StoppedError());
+      this.proposalWaiters.set(index, { term, resolve, reject, deadline: this.clock.now() + this.requestTimeoutMs });
     });
   }
 
@@ -326,7 +358,7 @@ export class RaftNode extends EventEmitter {
 
   // ---------------------------------------------------------------- inputs
 
-  private proposeConfChange(cc: ConfChange): Promise<{ index: number; result: unknown }> {
+  private proposeConfChange(cc: ConfChange): Promise<{ index: number; term: number; result: unknown }> {
     return new Promise((resolve, reject) => {
       if (this.core.role !== Role.Leader) return reject(this.notLeader());
       this.queuedProposals.push({ data: encodeConfChange(cc), confChange: cc, resolve, reject });
@@ -456,11 +488,15 @@ export class RaftNode extends EventEmitter {
     } else {
       result = this.sm.apply(e.index, e.data);
     }
+    if (this.forward) {
+      this.recentResults.set(e.index, { term: e.term, result });
+      if (this.recentResults.size > RECENT_RESULTS) this.recentResults.delete(this.recentResults.keys().next().value!);
+    }
     const waiter = this.proposalWaiters.get(e.index);
     if (waiter) {
       this.proposalWaiters.delete(e.index);
       // Another leader's entry at our index means ours was overwritten, never committed.
-      if (waiter.term === e.term) waiter.resolve({ index: e.index, result });
+      if (waiter.term === e.term) waiter.resolve({ index: e.index, term: e.term, result });
       else waiter.reject(new ProposalDroppedError('leadership changed before it committed; it was not applied'));
     }
   }

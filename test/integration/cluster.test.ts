@@ -154,6 +154,28 @@ test('kill -9 of the leader: another manager becomes Leader and docker node ls w
     const back = r.find((x) => x.Hostname === leaderName);
     return back?.Status === 'Ready' && back.ManagerStatus === 'Reachable';
   });
+  // The restarted manager is a follower now; writes through it reach the leader, as in Swarm.
+  await docker(leader, 'node', 'update', '--label-add', 'written-via=follower', 'worker-2');
+  const labels = JSON.parse(await docker(survivor, 'node', 'inspect', 'worker-2', '--format', '{{json .Spec.Labels}}'));
+  assert.equal(labels['written-via'], 'follower');
+});
+
+test('docker node promote / demote move a node into and out of the raft group', async () => {
+  const manager = cluster.nodes[0];
+  const worker = cluster.nodes.find((n) => n.name === 'worker-1')!;
+  await docker(manager, 'node', 'promote', 'worker-1');
+  await eventually('worker-1 reachable as a manager', async () => (await nodeRows(manager)).find((r) => r.Hostname === 'worker-1')?.ManagerStatus === 'Reachable');
+  // The promoted node now serves cluster state itself.
+  const fromPromoted = await eventually('node ls on the promoted node', async () => (await nodeRows(worker)).length === 5);
+  assert.ok(fromPromoted);
+  await docker(manager, 'node', 'demote', 'worker-1');
+  await eventually('worker-1 a worker again', async () => (await nodeRows(manager)).find((r) => r.Hostname === 'worker-1')?.ManagerStatus === '');
+  await eventually('worker-1 no longer serves cluster state', async () => {
+    const info = await api<{ Swarm: { ControlAvailable: boolean } }>(worker.socket, 'GET', '/info');
+    return info.body.Swarm.ControlAvailable === false;
+  });
+  const rows = await nodeRows(manager);
+  assert.equal(rows.filter((r) => r.ManagerStatus !== '').length, 3);
 });
 
 test('restarting every daemon keeps the cluster as it was', async () => {

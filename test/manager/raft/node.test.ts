@@ -255,17 +255,18 @@ test('forceNewCluster restarts a surviving member alone, with every committed wr
   try {
     for (let i = 0; i < 25; i++) await c.put(`f${i}`, String(i));
     for (const m of c.members.values()) await m.node!.stop();
-    // Only member 1 survives; the other two are gone for good.
-    const survivor = c.members.get(1)!;
+    // One member survives, the other two are gone for good; the operator picks the one with the
+    // longest log (the acknowledged last write reached a majority, so at least one has it).
+    const survivor = [...c.members.values()].sort((a, b) => b.storage.lastIndex() - a.storage.lastIndex())[0];
     survivor.machine = new KvMachine();
     survivor.node = await RaftNode.start({
-      id: 1, storage: survivor.storage, transport: c.net.transport(1), stateMachine: survivor.machine,
-      tickMs: TICK_MS, forceNewCluster: { address: 'node-1' },
+      id: survivor.id, storage: survivor.storage, transport: c.net.transport(survivor.id), stateMachine: survivor.machine,
+      tickMs: TICK_MS, forceNewCluster: { address: `node-${survivor.id}` },
     });
     const deadline = Date.now() + 3000;
     while (!survivor.node.isLeader && Date.now() < deadline) await sleep(TICK_MS);
     assert.ok(survivor.node.isLeader, 'the survivor leads alone');
-    assert.deepEqual(survivor.node.status().confState.voters, [1]);
+    assert.deepEqual(survivor.node.status().confState.voters, [survivor.id]);
     assert.equal(survivor.machine.kv.get('f24'), '24');
     await survivor.node.propose(new TextEncoder().encode('after=1'));
     assert.equal(survivor.machine.kv.get('after'), '1');
