@@ -5,13 +5,15 @@
 // Processes are tracked by the PIDs recorded here; nothing is killed by name.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './raft-cluster.js';
 
 const BERTH = fileURLToPath(new URL('../cli/berth.js', import.meta.url));
+/** A daemon opens its API within a second; 15 s allows for a loaded CI machine. */
+const DAEMON_START_TIMEOUT_MS = 15_000;
 
 export interface BerthNode {
   name: string;
@@ -33,6 +35,8 @@ export interface BerthClusterOptions {
   baseDir: string;
   /** Run each node in its own network namespace on a bridge (needs root and iproute2). */
   netns?: boolean;
+  /** Let the daemons outlive this process (their own process group). */
+  detached?: boolean;
   logLevel?: string;
 }
 
@@ -64,7 +68,20 @@ export class LocalBerthCluster {
 
   private constructor(private readonly options: BerthClusterOptions) {}
 
+  /** Starts every daemon and forms the cluster (init on the first manager, the rest join). */
   static async start(options: BerthClusterOptions): Promise<LocalBerthCluster> {
+    const cluster = await LocalBerthCluster.spawn(options);
+    try {
+      await cluster.form();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** Starts every daemon, each outside any cluster (benchmarks time form() on its own). */
+  static async spawn(options: BerthClusterOptions): Promise<LocalBerthCluster> {
     const cluster = new LocalBerthCluster(options);
     try {
       await cluster.launch();
@@ -96,7 +113,10 @@ export class LocalBerthCluster {
       this.nodes.push({ name, role, dataDir, socket: join(dataDir, 'berth.sock'), clusterAddr: `${ip}:${port}`, ip, netns, child: null, nodeId: '' });
     }
     await Promise.all(this.nodes.map((n) => this.startDaemon(n)));
+  }
 
+  /** swarm init on the first node, swarm join on the others, through the Engine API. */
+  async form(): Promise<void> {
     const [first, ...rest] = this.nodes;
     const init = await api<string>(first.socket, 'POST', '/swarm/init', { ListenAddr: first.clusterAddr, AdvertiseAddr: first.clusterAddr });
     if (init.status !== 200) throw new Error(`swarm init failed: ${JSON.stringify(init.body)}`);
@@ -113,27 +133,31 @@ export class LocalBerthCluster {
     }
   }
 
-  /** Starts (or restarts) a node's daemon and waits until its API answers. */
+  /**
+   * Starts (or restarts) a node's daemon, logging to <data dir>/daemon.log (so it may outlive this
+   * process, see deploy/local-cluster.ts), and waits until its API answers.
+   */
   async startDaemon(n: BerthNode): Promise<void> {
     const args = [BERTH, 'daemon', '--data-dir', n.dataDir, '-H', `unix://${n.socket}`, '--hostname', n.name,
       '--log-level', this.options.logLevel ?? 'warn'];
     const [cmd, argv] = n.netns
       ? ['ip', ['netns', 'exec', n.netns, process.execPath, ...args]]
       : [process.execPath, args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = openSync(join(n.dataDir, 'daemon.log'), 'a');
+    const child = spawn(cmd, argv, { stdio: ['ignore', log, log], detached: this.options.detached ?? false });
+    closeSync(log);
     n.child = child;
-    let stderr = '';
-    child.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-    await new Promise<void>((resolve, reject) => {
-      const onExit = (code: number | null): void => reject(new Error(`${n.name}: daemon exited (${code}) before it was ready: ${stderr}`));
-      child.once('exit', onExit);
-      child.stdout!.on('data', (d) => {
-        if (String(d).includes('berth daemon ready')) {
-          child.off('exit', onExit);
-          resolve();
-        }
-      });
-    });
+    let exited: number | null | undefined;
+    child.once('exit', (code) => { exited = code; });
+    const deadline = Date.now() + DAEMON_START_TIMEOUT_MS;
+    for (;;) {
+      if (exited !== undefined) {
+        throw new Error(`${n.name}: daemon exited (${exited}) before it was ready: ${readFileSync(join(n.dataDir, 'daemon.log'), 'utf8').slice(-2000)}`);
+      }
+      if (await api(n.socket, 'GET', '/_ping').then((r) => r.status === 200, () => false)) return;
+      if (Date.now() > deadline) throw new Error(`${n.name}: daemon did not answer within ${DAEMON_START_TIMEOUT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   /** kill -9 (or another signal) by the recorded PID; resolves once the process is gone. */

@@ -466,6 +466,12 @@ export class RaftNode extends EventEmitter {
       this.leader = lead;
       this.term = this.core.term;
       this.emit('leader', lead, this.core.term);
+      // Read rounds sent to the old leader will never be answered: ask the new one, or fail
+      // at once when there is none (callers may then answer from local state).
+      const waiting = [...this.readRounds.values()].flat();
+      this.readRounds.clear();
+      if (lead === NONE) for (const w of waiting) w.reject(this.notLeader());
+      else this.queuedReads.push(...waiting);
     }
     if (role !== Role.Leader) {
       // Queued proposals never reached the log; fail them now rather than at the timeout.

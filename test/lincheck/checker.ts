@@ -303,7 +303,7 @@ function checkPartition<S, I, O>(
   // them (only those some later op observed). So first come cheap rounds that may linearize
   // at most 0, 1, 4, 16, ... pending ops and give up after a bounded number of steps. Any
   // linearization they find is valid; only the final, unrestricted round can prove a violation.
-  const roundSteps = 20 * history.length + 10_000;
+  const roundSteps = 5 * history.length + 1000;
   for (let budget = 0; budget < pendingCount; budget = Math.max(1, budget * 4)) {
     const outcome = search.run(budget, roundSteps);
     if (outcome === 'linearizable') return { ok: true };

@@ -66,6 +66,8 @@ export interface AgentOptions {
   logger?: pino.Logger;
   /** Called whenever the manager list changes (persist it, so a restart can find the cluster). */
   onManagersChanged?: (managers: ManagerInfo[]) => void;
+  /** The node was promoted or demoted: renew the certificate, start or stop the manager. */
+  onRoleChanged?: (role: 'manager' | 'worker') => void;
   /** Extra gRPC channel options, e.g. grpc.ssl_target_name_override when managers are dialed by an address their certificates do not name. */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -102,6 +104,7 @@ export class Agent {
   private readonly advertiseAddr: string;
   private readonly logger: pino.Logger;
   private readonly onManagersChanged?: (managers: ManagerInfo[]) => void;
+  private readonly onRoleChanged?: (role: 'manager' | 'worker') => void;
   private readonly channelOptions: grpc.ChannelOptions;
   private known: ManagerInfo[];
   /** Index in `known` of the manager tried last, for round-robin failover. */
@@ -120,6 +123,7 @@ export class Agent {
     this.advertiseAddr = options.advertiseAddr ?? '';
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'agent', node: options.nodeId });
     this.onManagersChanged = options.onManagersChanged;
+    this.onRoleChanged = options.onRoleChanged;
     this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
     this.known = options.managers.map((m) => ({ nodeId: '', addr: m.addr }));
   }
@@ -208,6 +212,14 @@ export class Agent {
             return;
           case 'managersChanged':
             this.updateManagers(message.managersChanged.managers);
+            return;
+          case 'roleChanged':
+            this.logger.info({ role: message.roleChanged.role }, 'this node’s role changed');
+            try {
+              this.onRoleChanged?.(message.roleChanged.role);
+            } catch (error) {
+              this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'onRoleChanged failed');
+            }
             return;
           case 'unrecognized':
             // A newer dispatcher's message kind; nothing this version can do with it.
