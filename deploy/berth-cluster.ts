@@ -143,6 +143,7 @@ export class LocalBerthCluster {
     const [cmd, argv] = n.netns
       ? ['ip', ['netns', 'exec', n.netns, process.execPath, ...args]]
       : [process.execPath, args];
+    mkdirSync(n.dataDir, { recursive: true });
     const log = openSync(join(n.dataDir, 'daemon.log'), 'a');
     const child = spawn(cmd, argv, { stdio: ['ignore', log, log], detached: this.options.detached ?? false });
     closeSync(log);

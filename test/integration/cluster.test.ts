@@ -154,8 +154,12 @@ test('kill -9 of the leader: another manager becomes Leader and docker node ls w
     const back = r.find((x) => x.Hostname === leaderName);
     return back?.Status === 'Ready' && back.ManagerStatus === 'Reachable';
   });
-  // The restarted manager is a follower now; writes through it reach the leader, as in Swarm.
-  await docker(leader, 'node', 'update', '--label-add', 'written-via=follower', 'worker-2');
+  // The restarted manager is a follower now; once it has heard from the leader, writes through
+  // it reach the leader, as in Swarm.
+  await eventually('a write through the restarted follower', async () => {
+    await docker(leader, 'node', 'update', '--label-add', 'written-via=follower', 'worker-2');
+    return true;
+  });
   const labels = JSON.parse(await docker(survivor, 'node', 'inspect', 'worker-2', '--format', '{{json .Spec.Labels}}'));
   assert.equal(labels['written-via'], 'follower');
 });

@@ -19,9 +19,11 @@
 // Reductions beyond Porcupine. Each is sound because any valid linearization can be rewritten
 // into one the search still tries; without them, high concurrency or many pending writes on
 // one key make the search exponential.
-//  - Reads first: a completed op that may go next and leaves the state unchanged is the only
-//    candidate tried. Moving it to the front of a valid order keeps the order valid: nothing
-//    left must precede it in real time, and the ops it jumps over see the same states.
+//  - Reads first: a completed op that may go next and that the model declares read-only is the
+//    only candidate tried. Moving it to the front of a valid order keeps the order valid:
+//    nothing left must precede it in real time, and it changes no state, wherever it goes.
+//    (Leaving the current state unchanged is not enough: a put of the value already there
+//    changes the state if placed elsewhere.)
 //  - Needed pending ops only: a pending op is linearized only if the op right after it depends
 //    on it, i.e. is not ok without it, and neither absorbs it (same state with or without it;
 //    then drop it) nor commutes with it (then move it later; two commuting pending ops go in
@@ -55,6 +57,12 @@ export interface Model<S, I, O> {
   /** Optional: split the history into independent sub-histories (e.g. one per key), checked separately. */
   partition?(history: Operation<I, O>[]): Operation<I, O>[][];
   describe?(op: Operation<I, O>): string;
+  /**
+   * Optional: true if `step` with this input never changes the state (a read). Lets the
+   * search take such an op as soon as it fits instead of trying alternatives. Must only say
+   * true when that holds in every state, or real linearizations may be missed.
+   */
+  readOnly?(input: I): boolean;
 }
 
 export type CheckResult = { ok: true } | { ok: false; partialLinearization: string[]; reason: string };
@@ -73,12 +81,20 @@ export function checkOperations<S, I, O>(
   history.forEach(validateOperation);
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   const partitions = model.partition ? model.partition(history) : [history];
-  let timedOut: UnknownResult | undefined;
+  const label = (i: number) => (partitions.length > 1 ? `partition ${i + 1} of ${partitions.length}` : 'history');
+  // With a time limit, each partition first gets a fair share of what is left, so one hard
+  // partition cannot hide a violation in another; the undecided ones then share the rest.
+  const undecided: number[] = [];
   for (let i = 0; i < partitions.length; i++) {
-    const label = partitions.length > 1 ? `partition ${i + 1} of ${partitions.length}` : 'history';
-    const result = checkPartition(model, partitions[i], deadline, label);
+    const share = deadline === Infinity ? Infinity : Date.now() + (deadline - Date.now()) / (partitions.length - i);
+    const result = checkPartition(model, partitions[i], share, label(i));
     if (result.ok === false) return result;
-    // Keep going after a timeout: a later partition may still give a definite violation.
+    if (result.ok === 'unknown') undecided.push(i);
+  }
+  let timedOut: UnknownResult | undefined;
+  for (const i of undecided) {
+    const result = checkPartition(model, partitions[i], deadline, label(i));
+    if (result.ok === false) return result;
     if (result.ok === 'unknown') timedOut ??= result;
   }
   return timedOut ?? { ok: true };
@@ -430,7 +446,7 @@ class PartitionSearch<S, I, O> {
       if (junction !== null && !this.mayFollowPending(junction, i, result.state)) continue;
       const childJunction = pendingPhase ? { opIndex: i, stateBefore: state } : null;
       if (childJunction !== null && !this.hasFollower(childJunction, result.state)) continue;
-      if (!pendingPhase && model.equal(result.state, state)) {
+      if (!pendingPhase && model.readOnly?.(op.input) && model.equal(result.state, state)) {
         candidates = [{ call: entry, state: result.state, junction: childJunction }]; // reads first
         entry = null;
         break;

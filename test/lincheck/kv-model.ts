@@ -68,6 +68,8 @@ export const kvModel: Model<KvState, KvInput, KvOutput | undefined> = {
     return JSON.stringify(state);
   },
 
+  readOnly: (input) => input.kind === 'get',
+
   partition(history) {
     const byKey = new Map<string, KvOperation[]>();
     for (const op of history) {
