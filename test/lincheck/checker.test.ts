@@ -70,6 +70,17 @@ describe('lincheck: simple histories', () => {
     ]);
   });
 
+  it('does not treat a write of the current value as a read', () => {
+    // Putting "b" over "b" changes nothing here, but the put must still go after put(x, "a").
+    assertLinearizable([
+      op(0, put('x', 'b'), 2, 3),
+      op(1, put('x', 'b'), 3, 5),
+      op(2, put('x', 'a'), 5, 7),
+      op(3, append('x', 'b'), 10, 14),
+      op(4, get('x'), 11, 15, 'bb'),
+    ]);
+  });
+
   it('treats an op that calls exactly when another returns as concurrent with it', () => {
     assertLinearizable([op(0, put('x', '1'), 0, 5), op(1, get('x'), 5, 6, null)]);
   });
@@ -149,6 +160,18 @@ describe('lincheck: pending operations (return Infinity)', () => {
     assertLinearizable([op(0, put('x', '1'), 0, 1), op(1, get('x'), 2, Infinity), op(0, get('x'), 3, 4, '1')]);
   });
 
+  it('keeps trying other sets of pending ops that reach the same state', () => {
+    // "ab" is reachable as put a + append b or as append a + append b; only the second
+    // leaves put a for the last read.
+    assertLinearizable([
+      op(0, put('x', 'a'), 0, Infinity),
+      op(1, append('x', 'b'), 0, Infinity),
+      op(2, get('x'), 2, 3, 'ab'),
+      op(3, append('x', 'a'), 3, Infinity),
+      op(4, get('x'), 5, 9, 'a'),
+    ]);
+  });
+
   it('can leave many unobserved pending writes out without blowing up', () => {
     // 30 concurrent pending writes, none observed, and a violation after them: the search
     // has to show that no subset of them helps.
@@ -192,6 +215,8 @@ describe('lincheck: partitions and models', () => {
     // A crashed increment that did happen explains the gap from 0 to 2.
     assert.deepEqual(checkOperations(counter, [inc(0, 0, 1, 0), inc(1, 2, Infinity), inc(2, 3, 4, 2)]), { ok: true });
     assert.equal(checkOperations(counter, [inc(0, 0, 1, 0), inc(2, 3, 4, 2)]).ok, false);
+    // Two crashed increments that commute with each other must still both be usable.
+    assert.deepEqual(checkOperations(counter, [inc(0, 0, Infinity), inc(1, 0, Infinity), inc(2, 5, 6, 2)]), { ok: true });
   });
 
   it('rejects malformed operations', () => {
