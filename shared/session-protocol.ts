@@ -7,15 +7,13 @@
 // INTERNAL, and a message kind this version does not know decodes as { kind: 'unrecognized' }
 // (a newer peer's), which receivers ignore.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { protoDir } from './proto.js';
 import type { NodeDescription } from '../worker/node-description.js';
 
 /** Where the schema lives relative to the repository root (the same from dist/ and from source). */
-const PROTO_PATH_IN_REPO = join('proto', 'dispatcher.proto');
 
 export const SESSION_PATH = '/berth.dispatcher.Dispatcher/Session';
 
@@ -59,16 +57,8 @@ export type DispatcherMessage =
   | { kind: 'unrecognized' };
 
 /** Walks up from this file until a directory holds the schema: works from dist/ and from source. */
-function findProtoFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; ; dir = dirname(dir)) {
-    const candidate = join(dir, PROTO_PATH_IN_REPO);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`cannot find ${PROTO_PATH_IN_REPO} in ${here} or any directory above it`);
-  }
-}
 
-const root = protobuf.loadSync(findProtoFile());
+const root = protobuf.loadSync(join(protoDir(), 'dispatcher.proto'));
 const AgentMessageWire = root.lookupType('berth.dispatcher.AgentMessage');
 const DispatcherMessageWire = root.lookupType('berth.dispatcher.DispatcherMessage');
 

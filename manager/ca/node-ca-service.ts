@@ -2,13 +2,11 @@
 // grpc-js ServiceDefinition with protobufjs codecs, shared by the server (ca-server.ts) and the
 // clients (client-credentials.ts). Like manager/raft/codec.ts, the schema is loaded at run time
 // by walking up from this file to the repository root, so it works from source and from dist/.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { protoDir } from '../../shared/proto.js';
 
-const PROTO_PATH_IN_REPO = join('proto', 'ca.proto');
 
 export const NODE_CA_SERVICE_NAME = 'berth.ca.NodeCA';
 
@@ -48,16 +46,8 @@ export interface RenewNodeCertificateRequest {
   csr: string;
 }
 
-function findProtoFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (let dir = here; ; dir = dirname(dir)) {
-    const candidate = join(dir, PROTO_PATH_IN_REPO);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`cannot find ${PROTO_PATH_IN_REPO} in ${here} or any directory above it`);
-  }
-}
 
-const root = protobuf.loadSync(findProtoFile());
+const root = protobuf.loadSync(join(protoDir(), 'ca.proto'));
 
 interface Codec<T> {
   serialize(value: T): Buffer;

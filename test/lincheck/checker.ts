@@ -320,18 +320,18 @@ function checkPartition<S, I, O>(
   // at most 0, 1, 4, 16, ... pending ops and give up after a bounded number of steps. Any
   // linearization they find is valid; only the final, unrestricted round can prove a violation.
   const roundSteps = 5 * history.length + 1000;
+  let longest = 0;
   for (let budget = 0; budget < pendingCount; budget = Math.max(1, budget * 4)) {
     const outcome = search.run(budget, roundSteps);
+    longest = Math.max(longest, search.longestPrefix.length);
     if (outcome === 'linearizable') return { ok: true };
     if (outcome === 'timeout') break;
   }
   const outcome = search.run(pendingCount, Infinity);
   if (outcome === 'linearizable') return { ok: true };
   if (outcome === 'not linearizable') return violation(model, history, search.longestPrefix, label);
-  return {
-    ok: 'unknown',
-    reason: `${label}: timed out after linearizing at most ${search.longestPrefix.length} of ${history.length} operations`,
-  };
+  longest = Math.max(longest, search.longestPrefix.length);
+  return { ok: 'unknown', reason: `${label}: timed out after linearizing at most ${longest} of ${history.length} operations` };
 }
 
 /** The search over one partition. `run` may be called repeatedly, with growing budgets. */
@@ -454,8 +454,9 @@ class PartitionSearch<S, I, O> {
       candidates.push({ call: entry, state: result.state, junction: childJunction });
     }
     if (entry !== null && candidates.length > 1) {
-      // Blocker first, then the candidates after which it can go, then the rest, each group
-      // in call order (the sort is stable).
+      // The blocker, whose return comes first, must be linearized soonest. Try it first, then
+      // the candidates after which it can go, then the rest, each group in call order (the
+      // sort is stable).
       const blocker = entry.opIndex;
       const { input, output } = history[blocker];
       const rank = (c: Candidate<S>) => (c.call.opIndex === blocker ? 0 : model.step(c.state, input, output).ok ? 1 : 2);
