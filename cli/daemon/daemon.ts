@@ -142,9 +142,7 @@ export class BerthDaemon implements ClusterBackend {
       const state: NodeState = {
         nodeId, role: 'manager', clusterId, raftId: randomInt(1, MAX_RAFT_ID), listenAddr, advertiseAddr, managers: [advertiseAddr],
       };
-      this.state = state;
-      this.provider = new NodeCertificateProvider(identity);
-      try {
+      await this.enterCluster(state, identity, async () => {
         await this.startManager({ bootstrap: true });
         const description = this.description();
         await this.manager!.store.update((tx) => {
@@ -157,16 +155,7 @@ export class BerthDaemon implements ClusterBackend {
             ManagerStatus: { RaftID: state.raftId, Addr: advertiseAddr },
           });
         });
-        saveNodeState(this.options.dataDir, state);
-        this.startAgent();
-        this.startRenewal();
-      } catch (err) {
-        await this.stopComponents();
-        this.state = null;
-        this.provider = null;
-        clearNodeState(this.options.dataDir);
-        throw err;
-      }
+      });
       return nodeId;
     });
   }
@@ -188,21 +177,32 @@ export class BerthDaemon implements ClusterBackend {
         raftId: joined.role === 'manager' ? randomInt(1, MAX_RAFT_ID) : 0,
         listenAddr, advertiseAddr: advertiseAddr || advertiseAddress('', listenAddr), managers: [withDefaultPort(remote, 2377)],
       };
-      this.state = state;
-      this.provider = new NodeCertificateProvider(joined);
-      try {
+      await this.enterCluster(state, joined, async () => {
         if (joined.role === 'manager') await this.startManager({ joinVia: withDefaultPort(remote, 2377) });
-        saveNodeState(this.options.dataDir, state);
-        this.startAgent();
-        this.startRenewal();
-      } catch (err) {
-        await this.stopComponents();
-        this.state = null;
-        this.provider = null;
-        clearNodeState(this.options.dataDir);
-        throw err;
-      }
+      });
     });
+  }
+
+  /**
+   * Becomes a member: runs `startRoles` (manager services, first writes), then persists the state
+   * and starts the agent and certificate renewal; on any failure undoes everything, so a failed
+   * init or join leaves the daemon outside the cluster as it was.
+   */
+  private async enterCluster(state: NodeState, identity: { caPem: string; certPem: string; keyPem: string }, startRoles: () => Promise<void>): Promise<void> {
+    this.state = state;
+    this.provider = new NodeCertificateProvider(identity);
+    try {
+      await startRoles();
+      saveNodeState(this.options.dataDir, state);
+      this.startAgent();
+      this.startRenewal();
+    } catch (err) {
+      await this.stopComponents();
+      this.state = null;
+      this.provider = null;
+      clearNodeState(this.options.dataDir);
+      throw err;
+    }
   }
 
   leave(force: boolean): Promise<void> {
