@@ -448,8 +448,13 @@ export class RaftNode extends EventEmitter {
     // A Ready that only moves the commit index is written without fsync: the index survives a
     // process crash (it is in the OS cache) for restarts and force-new-cluster, and after a power
     // loss it is simply re-learned from the leader.
-    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
+    } else if (rd.hardState) {
+      // Nothing waits on an unsynced commit-index write: storage applies writes in order, and a
+      // failed write stops the node at the next save (so it is not left unhandled either).
+      const written = this.storage.save(rd.hardState, [], null, false);
+      if (written instanceof Promise) written.catch((err) => this.log.error({ err }, 'writing the commit index failed'));
     }
     if (late.length > 0) this.transport.send(late);
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
