@@ -12,6 +12,7 @@ import { addEngineHeaders, setEngineHeaders } from './response-headers.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerTaskRoutes } from './routes/tasks.js';
 
 /** Specs are a few KB; 4 MiB leaves room for large label sets and CA material without inviting abuse. */
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -62,5 +63,6 @@ export function buildApiServer({ backend, logger, bodyLimit = DEFAULT_BODY_LIMIT
   registerSystemRoutes(app, backend);
   registerSwarmRoutes(app, backend);
   registerNodeRoutes(app, backend);
+  registerTaskRoutes(app, backend);
   return app;
 }

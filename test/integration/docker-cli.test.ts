@@ -56,6 +56,10 @@ test('docker swarm init, join-token, join, update, leave and node rm against ber
     return out.includes('manager-1 Ready') && out.includes('worker-1 Ready');
   });
 
+  // No services yet: docker node ps answers with just its header.
+  const ps = await docker(manager, 'node', 'ps', 'worker-1');
+  assert.match(ps.stdout, /^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE/);
+
   await docker(manager, 'swarm', 'update', '--task-history-limit', '3');
   const info = JSON.parse((await docker(manager, 'info', '--format', '{{json .Swarm.Cluster.Spec.Orchestration}}')).stdout);
   assert.equal(info.TaskHistoryRetentionLimit, 3);
