@@ -274,10 +274,14 @@ export class BerthDaemon implements ClusterBackend {
    */
   private async changeRole(role: 'manager' | 'worker'): Promise<void> {
     if (!this.state || !this.provider) return;
-    if (role === 'worker' || this.manager) {
+    if (role === 'worker') {
       if (!this.manager) await this.renewNow();
+      // A removed member often never learns of its own removal (the leader stops sending to it
+      // before it commits the change), so ask the leader until the removal shows.
+      else if (await this.manager.waitUntilRemoved(this.provider, this.state.raftId)) await this.becomeWorker();
       return;
     }
+    if (this.manager) return;
     await this.renewNow();
     if (parseNodeCertificate(this.provider.identity.certPem).role !== 'manager') return;
     const joinVia = this.agent?.status().manager ?? this.state.managers[0];

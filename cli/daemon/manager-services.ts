@@ -14,6 +14,8 @@ import { MembershipClient, membershipImplementation, membershipService } from '.
 import { GrpcTransport } from '../../manager/raft/grpc-transport.js';
 import { LevelStorage } from '../../manager/raft/level-storage.js';
 import { Member, RaftNode } from '../../manager/raft/node.js';
+import { GlobalOrchestrator, ReplicatedOrchestrator, RestartSupervisor, TaskReaper } from '../../manager/orchestrator/index.js';
+import { Scheduler } from '../../manager/scheduler/index.js';
 import { Store, thaw } from '../../manager/store/index.js';
 import type { NodeState } from './node-state.js';
 
@@ -21,6 +23,9 @@ import type { NodeState } from './node-state.js';
 const RAFT_TICK_MS = 100;
 /** A forwarded write waits for the leader's commit: the same bound as a local proposal (3 election timeouts). */
 const FORWARD_TIMEOUT_MS = 3_000;
+/** After a demotion, the leader is asked every 250 ms, for up to 10 s, whether we are out of raft yet. */
+const REMOVAL_CHECKS = 40;
+const REMOVAL_CHECK_INTERVAL_MS = 250;
 /** How long a new manager waits to be elected (bootstrap) before giving up on init. */
 const LEADERSHIP_TIMEOUT_MS = 10_000;
 
@@ -41,6 +46,9 @@ export class ManagerServices {
   readonly store: Store;
   private removedListeners: (() => void)[] = [];
   private reconciler: { close(): void } | null = null;
+  /** The leader-only components that turn services into placed tasks (idle on followers). */
+  private controllers: { start(): void; stop(): Promise<void> }[] = [];
+  scheduler: Scheduler | null = null;
 
   private constructor(
     readonly raft: RaftNode,
@@ -148,6 +156,13 @@ export class ManagerServices {
       }
     }
     services.reconciler = startRoleReconciler(services, logger);
+    const leaderOnly = { store, isLeader: () => raft.isLeader, logger };
+    services.scheduler = new Scheduler(leaderOnly);
+    services.controllers = [
+      new ReplicatedOrchestrator(leaderOnly), new GlobalOrchestrator(leaderOnly), new RestartSupervisor(leaderOnly),
+      new TaskReaper(leaderOnly), services.scheduler,
+    ];
+    for (const c of services.controllers) c.start();
     return services;
   }
 
@@ -193,8 +208,34 @@ export class ManagerServices {
     throw new Error('could not reach the raft leader to leave the cluster');
   }
 
+  /** Polls the leader's member list until `raftId` is gone (true) or a few seconds pass (false). */
+  async waitUntilRemoved(provider: NodeCertificateProvider, raftId: number): Promise<boolean> {
+    for (let attempt = 0; attempt < REMOVAL_CHECKS; attempt++) {
+      // The leader if we know it; a removed member has often lost track of it, so else any other member.
+      const others = this.raft.memberList().filter((m) => m.id !== raftId).map((m) => m.address);
+      const ask = this.raft.isLeader ? undefined : this.raft.leaderAddress ?? others[attempt % Math.max(1, others.length)];
+      if (ask) {
+        const client = new MembershipClient(ask, clusterClientCredentials(provider), MANAGER_CHANNEL_OPTIONS);
+        try {
+          const { members } = await client.members();
+          this.logger.debug({ members: members.map((m) => m.raft_id), raftId }, 'waiting for our removal from raft');
+          if (!members.some((m) => m.raft_id === raftId)) return true;
+        } catch (err) {
+          this.logger.debug({ err: (err as Error).message }, 'asking the leader for members failed');
+          // A removed manager's certificate may already be refused for manager calls: that is removal too.
+          if ((err as grpc.ServiceError).code === grpc.status.PERMISSION_DENIED) return true;
+        } finally {
+          client.close();
+        }
+      }
+      await new Promise((r) => setTimeout(r, REMOVAL_CHECK_INTERVAL_MS));
+    }
+    return false;
+  }
+
   async stop(): Promise<void> {
     this.reconciler?.close();
+    for (const c of this.controllers) await c.stop();
     await this.dispatcher.stop();
     await this.raft.stop();
     await new Promise<void>((resolve) => {
