@@ -104,9 +104,22 @@ function valueOf(key: ConstraintKey, node: ConstraintTarget): string | undefined
   }
 }
 
+function meets(constraint: Constraint, lowerValue: string, node: ConstraintTarget): boolean {
+  const actual = valueOf(constraint.key, node);
+  const equal = actual !== undefined && (actual === constraint.value || actual.toLowerCase() === lowerValue);
+  return constraint.operator === '==' ? equal : !equal;
+}
+
 /** Whether `node` meets the constraint. */
 export function matchConstraint(constraint: Constraint, node: ConstraintTarget): boolean {
-  const actual = valueOf(constraint.key, node);
-  const equal = actual !== undefined && (actual === constraint.value || actual.toLowerCase() === constraint.value.toLowerCase());
-  return constraint.operator === '==' ? equal : !equal;
+  return meets(constraint, constraint.value.toLowerCase(), node);
+}
+
+/**
+ * matchConstraint for one constraint against many nodes (a filter runs once per node per group):
+ * the value is lowercased once here rather than once per node.
+ */
+export function constraintMatcher(constraint: Constraint): (node: ConstraintTarget) => boolean {
+  const lowerValue = constraint.value.toLowerCase();
+  return (node) => meets(constraint, lowerValue, node);
 }

@@ -6,6 +6,7 @@ import type { Frozen, Node, Task } from '../store/index.js';
 import type { ConstraintTarget } from './constraints.js';
 import type { ResourceDemand, SchedulableTask } from './requirements.js';
 import { normalizeArch, resourceDemandOf } from './requirements.js';
+import { ServiceTaskIndex } from './service-index.js';
 
 /**
  * How long a failed task counts against its node for that service. Five minutes, as in
@@ -65,6 +66,9 @@ export class NodeInfo implements ConstraintTarget {
   private readonly failures = new Map<string, number[]>();
   /** Failures recorded, all services: lets the common case (none) skip the map. */
   private failureCount = 0;
+  /** The index this node's per-service counts are mirrored in (see serviceIndexFor), and its slot there. */
+  private serviceIndex: ServiceTaskIndex | undefined;
+  private serviceSlot = -1;
 
   constructor(fields: {
     id: string; hostname?: string; role?: string; availability?: string; state?: string; os?: string; arch?: string;
@@ -105,6 +109,39 @@ export class NodeInfo implements ConstraintTarget {
     });
   }
 
+  /**
+   * The index of tasks per service per node for exactly these nodes, slot i being nodes[i]. The
+   * index built by the previous call is reused while the list is the same nodes in the same order
+   * (a check of two fields per node); otherwise the nodes are moved to a new one, which costs one
+   * pass over their per-service counts. Undefined when a node is listed twice: a slot could not
+   * stand for it, and callers ask the nodes instead.
+   */
+  static serviceIndexFor(nodes: readonly NodeInfo[]): ServiceTaskIndex | undefined {
+    const current = nodes.length > 0 ? nodes[0].serviceIndex : undefined;
+    if (current && current.members === nodes.length && nodes.every((node, i) => node.serviceIndex === current && node.serviceSlot === i)) {
+      return current;
+    }
+    const index = new ServiceTaskIndex();
+    for (let i = 0; i < nodes.length; i++) {
+      if (nodes[i].serviceIndex === index) return undefined;
+      nodes[i].attachTo(index, i);
+    }
+    return index;
+  }
+
+  /** Mirrors this node's counts in `index` under `slot` from now on, and takes them out of its previous index. */
+  private attachTo(index: ServiceTaskIndex, slot: number): void {
+    const previous = this.serviceIndex;
+    if (previous) {
+      for (const [serviceId, count] of this.perService) previous.add(serviceId, this.serviceSlot, -count);
+      previous.members--;
+    }
+    this.serviceIndex = index;
+    this.serviceSlot = slot;
+    index.members++;
+    for (const [serviceId, count] of this.perService) index.add(serviceId, slot, count);
+  }
+
   tasksOfService(serviceId: string): number {
     return this.activeTasks === 0 ? 0 : this.perService.get(serviceId) ?? 0;
   }
@@ -123,6 +160,7 @@ export class NodeInfo implements ConstraintTarget {
     this.tasks.set(taskId, demand);
     this.activeTasks++;
     this.perService.set(demand.serviceId, (this.perService.get(demand.serviceId) ?? 0) + 1);
+    this.serviceIndex?.add(demand.serviceId, this.serviceSlot, 1);
     this.available.nanoCPUs -= demand.nanoCPUs;
     this.available.memoryBytes -= demand.memoryBytes;
     for (const port of demand.hostPorts) this.hostPorts.set(port, (this.hostPorts.get(port) ?? 0) + 1);
@@ -136,6 +174,7 @@ export class NodeInfo implements ConstraintTarget {
     this.activeTasks--;
     const left = (this.perService.get(demand.serviceId) ?? 1) - 1;
     if (left > 0) this.perService.set(demand.serviceId, left); else this.perService.delete(demand.serviceId);
+    this.serviceIndex?.add(demand.serviceId, this.serviceSlot, -1);
     this.available.nanoCPUs += demand.nanoCPUs;
     this.available.memoryBytes += demand.memoryBytes;
     for (const port of demand.hostPorts) {

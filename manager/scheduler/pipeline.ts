@@ -6,13 +6,14 @@
 // group, placed together: the filters run once per node per group, not per task, and the spread
 // pool (spread.ts) then hands out nodes in O(log nodes) per task, re-checking only the node it
 // just chose. A batch costs O(groups × nodes × filters + tasks × log nodes), never
-// O(tasks × nodes).
+// O(tasks × nodes). The per-node work of a group is kept to the filters themselves: the tasks of
+// the group's service per node come from one small map (service-index.ts), not a lookup per node.
 import { ConstraintParseError } from './constraints.js';
 import type { Filter } from './filters/index.js';
 import { filtersFor } from './filters/index.js';
-import type { NodeInfo } from './node-info.js';
+import { NodeInfo } from './node-info.js';
 import type { SchedulableTask, TaskRequirements } from './requirements.js';
-import { groupKeyOf, requirementsOf } from './requirements.js';
+import { hostPortsKeyOf, joinGroupKey, requirementsOf, specKeyOf } from './requirements.js';
 import type { Candidate } from './spread.js';
 import { buildSpreadPool } from './spread.js';
 
@@ -49,6 +50,30 @@ interface TaskGroup {
   readonly tasks: SchedulableTask[];
 }
 
+/**
+ * Tasks grouped by groupKeyOf, groups in the order their first task appears. Pending tasks come
+ * service by service, so most tasks have the previous task's key: comparing the key's parts with
+ * the previous task's (the service, and a spec key that is usually the very same string) is
+ * enough to join its group, without building and hashing the full key.
+ */
+function groupTasks(tasks: readonly SchedulableTask[]): TaskGroup[] {
+  const groups = new Map<string, TaskGroup>();
+  let last: { serviceId: string; specKey: string; portsKey: string; group: TaskGroup } | undefined;
+  for (const task of tasks) {
+    const specKey = specKeyOf(task);
+    const portsKey = hostPortsKeyOf(task);
+    if (last && last.serviceId === task.ServiceID && last.specKey === specKey && last.portsKey === portsKey) {
+      last.group.tasks.push(task);
+      continue;
+    }
+    const key = joinGroupKey(task.ServiceID, specKey, portsKey);
+    let group = groups.get(key);
+    if (group) group.tasks.push(task); else groups.set(key, group = { tasks: [task] });
+    last = { serviceId: task.ServiceID, specKey, portsKey, group };
+  }
+  return [...groups.values()];
+}
+
 function passesAll(filters: readonly Filter[], task: TaskRequirements, node: NodeInfo): boolean {
   for (let i = 0; i < filters.length; i++) if (!filters[i].check(task, node)) return false;
   return true;
@@ -83,18 +108,19 @@ function errorText(error: unknown): string {
  * order, so the caller decides priority by ordering (the scheduler passes creation order).
  */
 export function placeTasks(tasks: readonly SchedulableTask[], nodes: readonly NodeInfo[], options: PlacementOptions): PlacementResult {
-  const groups = new Map<string, TaskGroup>();
-  for (const task of tasks) {
-    const key = groupKeyOf(task);
-    const group = groups.get(key);
-    if (group) group.tasks.push(task); else groups.set(key, { tasks: [task] });
-  }
+  const groups = groupTasks(tasks);
   const assignments: Assignment[] = [];
   const unplaced: Unplaced[] = [];
   // One Candidate per node, reused by every group of the batch (a group's pool is gone before the
   // next group starts): at thousands of nodes, allocating them per group is most of the garbage.
   const slots: Candidate[] = nodes.map((node, ordinal) => ({ node, ordinal, failedRecently: false, serviceTasks: 0 }));
-  for (const { tasks: members } of groups.values()) {
+  // Tasks per service per node, slot = ordinal: a group reads its service's few holders from it
+  // instead of asking every node (see service-index.ts). Kept current by the nodes as we place.
+  const serviceIndex = NodeInfo.serviceIndexFor(nodes);
+  // Likewise one candidate list for the batch, refilled per group (the pool takes it over, and is
+  // done with it when the group is): growing a fresh array of thousands of nodes per group is garbage.
+  const candidates: Candidate[] = [];
+  for (const { tasks: members } of groups) {
     let requirements: TaskRequirements;
     try {
       requirements = requirementsOf(members[0]);
@@ -104,15 +130,18 @@ export function placeTasks(tasks: readonly SchedulableTask[], nodes: readonly No
       continue;
     }
     const filters = filtersFor(requirements);
-    const candidates: Candidate[] = [];
+    candidates.length = 0;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
       if (!passesAll(filters, requirements, node)) continue;
       const candidate = slots[i];
       candidate.failedRecently = node.recentFailures(requirements.serviceId, options.nowMs) > 0;
-      candidate.serviceTasks = node.tasksOfService(requirements.serviceId);
+      candidate.serviceTasks = serviceIndex ? 0 : node.tasksOfService(requirements.serviceId);
       candidates.push(candidate);
     }
+    // Slots that failed the filters get counts too; no one reads them before they are reset.
+    const holders = serviceIndex?.nodesHolding(requirements.serviceId);
+    if (holders) for (const [slot, count] of holders) slots[slot].serviceTasks = count;
     const pool = buildSpreadPool(candidates, requirements.spreadOver);
     const stillFits = (node: NodeInfo): boolean => passesAll(filters, requirements, node);
     let placed = 0;

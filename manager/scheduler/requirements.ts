@@ -136,10 +136,10 @@ function sameValue(a: unknown, b: unknown): boolean {
 let lastSpec: { reservations: unknown; placement: unknown; key: string } | undefined;
 
 /**
- * Tasks with equal keys have identical requirements and are placed as one group. The spec part
- * is cached per Spec object, so tasks sharing a spec object (as in the benchmark) pay nothing.
+ * The spec part of a task's group key: its reservations and placement, serialized. Cached per
+ * Spec object, so tasks sharing a spec object pay nothing.
  */
-export function groupKeyOf(task: SchedulableTask): string {
+export function specKeyOf(task: SchedulableTask): string {
   const spec = task.Spec;
   let specKey = typeof spec === 'object' && spec !== null ? specKeys.get(spec) : undefined;
   if (specKey === undefined) {
@@ -154,6 +154,24 @@ export function groupKeyOf(task: SchedulableTask): string {
     }
     if (typeof spec === 'object' && spec !== null) specKeys.set(spec, specKey);
   }
-  const ports = task.Endpoint === undefined ? '' : hostPortsOf(task).join(',');
-  return `${task.ServiceID}\u0000${specKey}\u0000${ports}`;
+  return specKey;
+}
+
+/** The ports part of a task's group key: its host-mode published ports. */
+export function hostPortsKeyOf(task: SchedulableTask): string {
+  return task.Endpoint === undefined ? '' : hostPortsOf(task).join(',');
+}
+
+/** A group key from its parts: service, specKeyOf, hostPortsKeyOf. */
+export function joinGroupKey(serviceId: string, specKey: string, portsKey: string): string {
+  return `${serviceId}\u0000${specKey}\u0000${portsKey}`;
+}
+
+/**
+ * Tasks with equal keys have identical requirements and are placed as one group. Equal parts
+ * (service, specKeyOf, hostPortsKeyOf) make equal keys, so a caller holding an earlier task's
+ * parts may compare those instead of building and hashing this string.
+ */
+export function groupKeyOf(task: SchedulableTask): string {
+  return joinGroupKey(task.ServiceID, specKeyOf(task), hostPortsKeyOf(task));
 }

@@ -107,23 +107,36 @@ class BranchPool implements SpreadPool {
 }
 
 /**
- * The value a spread descriptor reads from a node: `node.labels.<name>` or
- * `engine.labels.<name>` (prefix case-insensitive); '' when the node lacks the label.
+ * Reads a spread descriptor's value from nodes: `node.labels.<name>` or `engine.labels.<name>`
+ * (prefix case-insensitive); '' when the node lacks the label. The descriptor is parsed here once
+ * per group, not once per node.
  */
-export function spreadValue(descriptor: string, node: NodeInfo): string {
+function spreadReader(descriptor: string): (node: NodeInfo) => string {
   const lower = descriptor.toLowerCase();
-  if (lower.startsWith('node.labels.')) return node.labels[descriptor.slice('node.labels.'.length)] ?? '';
-  if (lower.startsWith('engine.labels.')) return node.engineLabels[descriptor.slice('engine.labels.'.length)] ?? '';
-  return '';
+  if (lower.startsWith('node.labels.')) {
+    const name = descriptor.slice('node.labels.'.length);
+    return (node) => node.labels[name] ?? '';
+  }
+  if (lower.startsWith('engine.labels.')) {
+    const name = descriptor.slice('engine.labels.'.length);
+    return (node) => node.engineLabels[name] ?? '';
+  }
+  return () => '';
+}
+
+/** The value a spread descriptor reads from a node (see spreadReader). */
+export function spreadValue(descriptor: string, node: NodeInfo): string {
+  return spreadReader(descriptor)(node);
 }
 
 /** The pool to place a group's tasks from: one heap, or a tree of them per preference level. */
 export function buildSpreadPool(candidates: Candidate[], descriptors: readonly string[]): SpreadPool {
   if (descriptors.length === 0) return new NodePool(candidates);
   const [descriptor, ...rest] = descriptors;
+  const valueOf = spreadReader(descriptor);
   const byValue = new Map<string, Candidate[]>();
   for (const c of candidates) {
-    const value = spreadValue(descriptor, c.node);
+    const value = valueOf(c.node);
     const group = byValue.get(value);
     if (group) group.push(c); else byValue.set(value, [c]);
   }

@@ -2,15 +2,16 @@
 // constraint a node failed ("constraint node.labels.zone==a not met") rather than "constraints".
 // `constraintsFilter` checks them all at once, for callers that need only a yes or no.
 import type { Constraint } from '../constraints.js';
-import { matchConstraint } from '../constraints.js';
+import { constraintMatcher, matchConstraint } from '../constraints.js';
 import type { Filter } from './filter.js';
 import { defineFilter } from './filter.js';
 
 export function constraintFilter(constraint: Constraint): Filter {
+  const matches = constraintMatcher(constraint);
   return defineFilter({
     name: `constraint ${constraint.text}`,
     reason: `constraint ${constraint.text} not met`,
-    check: (_task, node) => matchConstraint(constraint, node),
+    check: (_task, node) => matches(node),
   });
 }
 
