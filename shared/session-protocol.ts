@@ -36,9 +36,53 @@ export interface RegisterMessage {
   addr: string;
 }
 
+/**
+ * One observed task state change (proto TaskStatusUpdate). `state` is a task state name; the
+ * receiver checks it, as it checks that the task is the sender's.
+ */
+export interface TaskStatusUpdate {
+  taskId: string;
+  state: string;
+  /** Status.Message; '' when none. */
+  message: string;
+  /** Status.Err; '' when none. */
+  err: string;
+  /** ContainerStatus.ExitCode; null when unknown or not exited. */
+  exitCode: number | null;
+  /** When the agent observed it, ms since the epoch. */
+  timestampMs: number;
+  /** ContainerStatus.ContainerID (the PID as text for the process executor); '' when none. */
+  runtimeId: string;
+  /** ContainerStatus.PID; 0 when none. */
+  pid: number;
+}
+
+/**
+ * A task as the Engine API shows it (the store's Task); only the fields the agent reads are
+ * named. It travels as JSON, so everything else comes along untouched.
+ */
+export interface AssignedTask {
+  ID: string;
+  ServiceID?: string;
+  Slot?: number;
+  NodeID?: string;
+  DesiredState: string;
+  Spec: Record<string, unknown>;
+  Status?: { State?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** Full: the node's whole set (removed is empty). Otherwise an increment: tasks added or changed, IDs no longer assigned. */
+export interface AssignmentsMessage {
+  full: boolean;
+  tasks: AssignedTask[];
+  removed: string[];
+}
+
 export type AgentMessage =
   | { kind: 'register'; register: RegisterMessage }
   | { kind: 'heartbeat' }
+  | { kind: 'taskStatuses'; taskStatuses: { updates: TaskStatusUpdate[] } }
   /** A kind added by a newer agent; ignored. */
   | { kind: 'unrecognized' };
 
@@ -53,6 +97,7 @@ export type DispatcherMessage =
   | { kind: 'notLeader'; notLeader: { leaderAddr: string; managers: ManagerInfo[] } }
   | { kind: 'managersChanged'; managersChanged: { managers: ManagerInfo[] } }
   | { kind: 'roleChanged'; roleChanged: { role: 'manager' | 'worker' } }
+  | { kind: 'assignments'; assignments: AssignmentsMessage }
   /** A kind added by a newer dispatcher; ignored. */
   | { kind: 'unrecognized' };
 
@@ -71,9 +116,14 @@ interface WireDescription {
   hostname: string; os: string; arch: string; nanoCpus: number; memoryBytes: number;
   engineVersion: string; engineLabels: Record<string, string>;
 }
+interface WireTaskStatusUpdate {
+  taskId: string; state: string; message: string; err: string; exitCode: number; hasExitCode: boolean;
+  timestampMs: number; runtimeId: string; pid: number;
+}
 interface WireAgentMessage {
   message?: string;
   register?: { nodeId: string; description: WireDescription | null; addr: string };
+  taskStatuses?: { updates: WireTaskStatusUpdate[] };
 }
 interface WireDispatcherMessage {
   message?: string;
@@ -81,6 +131,7 @@ interface WireDispatcherMessage {
   notLeader?: { leaderAddr: string; managers: WireManager[] };
   managersChanged?: { managers: WireManager[] };
   roleChanged?: { role: string };
+  assignments?: { full: boolean; tasks: { id: string; task: Uint8Array }[]; removed: string[] };
 }
 
 const EMPTY_DESCRIPTION: NodeDescription = {
@@ -99,6 +150,33 @@ function descriptionFromWire(w: WireDescription | null): NodeDescription {
   };
 }
 
+function taskStatusToWire(u: TaskStatusUpdate): WireTaskStatusUpdate {
+  return {
+    taskId: u.taskId, state: u.state, message: u.message, err: u.err,
+    exitCode: u.exitCode ?? 0, hasExitCode: u.exitCode !== null,
+    timestampMs: u.timestampMs, runtimeId: u.runtimeId, pid: u.pid,
+  };
+}
+
+function taskStatusFromWire(w: WireTaskStatusUpdate): TaskStatusUpdate {
+  return {
+    taskId: w.taskId, state: w.state, message: w.message, err: w.err,
+    exitCode: w.hasExitCode ? w.exitCode : null,
+    timestampMs: w.timestampMs, runtimeId: w.runtimeId, pid: w.pid,
+  };
+}
+
+/** Throws when the bytes are not a JSON task object carrying `id`. */
+function assignedTaskFromWire(id: string, bytes: Uint8Array): AssignedTask {
+  const task = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown;
+  if (typeof task !== 'object' || task === null || Array.isArray(task)) throw new Error(`assigned task ${id} is not a JSON object`);
+  const t = task as Partial<AssignedTask>;
+  if (t.ID !== id) throw new Error(`assigned task ${id} carries the task ${JSON.stringify(t.ID)}`);
+  if (typeof t.DesiredState !== 'string') throw new Error(`assigned task ${id} has no DesiredState`);
+  if (typeof t.Spec !== 'object' || t.Spec === null) throw new Error(`assigned task ${id} has no Spec`);
+  return task as AssignedTask;
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -109,6 +187,10 @@ export function encodeAgentMessage(message: AgentMessage): Buffer {
       return toBuffer(AgentMessageWire.encode(AgentMessageWire.fromObject({ register: message.register })).finish());
     case 'heartbeat':
       return toBuffer(AgentMessageWire.encode({ heartbeat: {} }).finish());
+    case 'taskStatuses':
+      return toBuffer(AgentMessageWire.encode(AgentMessageWire.fromObject({
+        taskStatuses: { updates: message.taskStatuses.updates.map(taskStatusToWire) },
+      })).finish());
     case 'unrecognized':
       throw new Error('an unrecognized agent message cannot be encoded');
   }
@@ -122,11 +204,24 @@ export function decodeAgentMessage(bytes: Uint8Array): AgentMessage {
     return { kind: 'register', register: { nodeId: r.nodeId, description: descriptionFromWire(r.description), addr: r.addr } };
   }
   if (w.message === 'heartbeat') return { kind: 'heartbeat' };
+  if (w.message === 'taskStatuses' && w.taskStatuses) {
+    return { kind: 'taskStatuses', taskStatuses: { updates: w.taskStatuses.updates.map(taskStatusFromWire) } };
+  }
   return { kind: 'unrecognized' };
 }
 
 export function encodeDispatcherMessage(message: DispatcherMessage): Buffer {
   if (message.kind === 'unrecognized') throw new Error('an unrecognized dispatcher message cannot be encoded');
+  if (message.kind === 'assignments') {
+    const a = message.assignments;
+    return toBuffer(DispatcherMessageWire.encode(DispatcherMessageWire.fromObject({
+      assignments: {
+        full: a.full,
+        tasks: a.tasks.map((task) => ({ id: task.ID, task: Buffer.from(JSON.stringify(task), 'utf8') })),
+        removed: a.removed,
+      },
+    })).finish());
+  }
   const { kind, ...body } = message;
   return toBuffer(DispatcherMessageWire.encode(DispatcherMessageWire.fromObject(body)).finish());
 }
@@ -148,6 +243,13 @@ export function decodeDispatcherMessage(bytes: Uint8Array): DispatcherMessage {
     case 'roleChanged': {
       const role = w.roleChanged!.role;
       return role === 'manager' || role === 'worker' ? { kind: 'roleChanged', roleChanged: { role } } : { kind: 'unrecognized' };
+    }
+    case 'assignments': {
+      const a = w.assignments!;
+      return {
+        kind: 'assignments',
+        assignments: { full: a.full, tasks: a.tasks.map((t) => assignedTaskFromWire(t.id, t.task)), removed: [...a.removed] },
+      };
     }
     default:
       return { kind: 'unrecognized' };

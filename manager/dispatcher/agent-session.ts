@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { DispatcherMessage } from '../../shared/session-protocol.js';
 import { encodeDispatcherMessage } from '../../shared/session-protocol.js';
+import type { NodeAssignments } from './task-assignments.js';
 
 export type SessionCall = grpc.ServerDuplexStream<Buffer, Buffer>;
 
@@ -24,6 +25,8 @@ export class AgentSession {
   acknowledged = false;
   /** Registration is in progress or done: a second Register is a protocol error. */
   registering = false;
+  /** What this agent has been told of its tasks; set when the full set is sent, after SessionAck. */
+  assignments: NodeAssignments | null = null;
   /** The heartbeat period this agent was last told. */
   heartbeatPeriodMs = 0;
   private ended = false;

@@ -14,12 +14,19 @@
 //
 // The node's identity is taken only from its verified client certificate (`identify`); what a
 // Register claims is checked against it, never trusted.
+//
+// Tasks. Right after SessionAck the node gets the full set of tasks it must act on
+// (task-assignments.ts), then increments: a watch on the task table marks nodes whose tasks
+// changed, and every ASSIGNMENT_BATCH_MS each marked node with a session gets what changed in its
+// set. Status reports from agents are queued and written every STATUS_BATCH_MS in one store
+// transaction (task-status.ts), only to the reporting node's own tasks and only forward.
 
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { Store } from '../store/index.js';
 import { NotFoundError, NotLeaderError } from '../store/index.js';
-import type { ManagerInfo, RegisterMessage } from '../../shared/session-protocol.js';
+import type { Subscription } from '../store/index.js';
+import type { ManagerInfo, RegisterMessage, TaskStatusUpdate } from '../../shared/session-protocol.js';
 import { DISPATCHER_SERVICE, decodeAgentMessage } from '../../shared/session-protocol.js';
 import { AgentSession } from './agent-session.js';
 import type { NodeIdentity, SessionCall } from './agent-session.js';
@@ -27,6 +34,8 @@ import type { Deadline } from './heartbeat-deadlines.js';
 import { HeartbeatDeadlines } from './heartbeat-deadlines.js';
 import { DEFAULT_HEARTBEAT_PERIOD_MS, gracePeriodMs, heartbeatPeriodMs } from './heartbeat-period.js';
 import { ipOfPeer, markDown, markReady } from './node-status.js';
+import { ASSIGNMENT_BATCH_MS, NodeAssignments, assignedTasks } from './task-assignments.js';
+import { STATUS_BATCH_MS, StatusQueue, writeStatuses } from './task-status.js';
 
 export type { NodeIdentity, SessionCall } from './agent-session.js';
 
@@ -91,6 +100,13 @@ export class Dispatcher {
   /** Store writes in flight, awaited by stop(). */
   private readonly writes = new Set<Promise<unknown>>();
   private readonly timer: unknown;
+  private readonly assignmentTimer: unknown;
+  private readonly statusTimer: unknown;
+  /** Nodes whose tasks changed since their sessions were last told. */
+  private readonly dirtyNodes = new Set<string>();
+  private taskWatch: Subscription | null = null;
+  private readonly statuses = new StatusQueue();
+  private writingStatuses = false;
   private leading = false;
   private periodMs = DEFAULT_HEARTBEAT_PERIOD_MS;
   private managersKey = '';
@@ -106,6 +122,9 @@ export class Dispatcher {
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'dispatcher' });
     this.clock = options.clock ?? systemClock;
     this.timer = this.clock.setInterval(() => this.check(), CHECK_INTERVAL_MS);
+    this.assignmentTimer = this.clock.setInterval(() => this.sendAssignmentChanges(), ASSIGNMENT_BATCH_MS);
+    this.statusTimer = this.clock.setInterval(() => this.writeQueuedStatuses(), STATUS_BATCH_MS);
+    this.watchTasks();
   }
 
   /** The Dispatcher gRPC service: `server.addService(s.definition, s.implementation)`. */
@@ -121,6 +140,10 @@ export class Dispatcher {
     if (this.stopped) return;
     this.stopped = true;
     this.clock.clearInterval(this.timer);
+    this.clock.clearInterval(this.assignmentTimer);
+    this.clock.clearInterval(this.statusTimer);
+    this.taskWatch?.close();
+    this.taskWatch = null;
     for (const session of [...this.open]) {
       this.endSession(session, { code: grpc.status.UNAVAILABLE, details: 'this manager is shutting down; connect to another manager' });
     }
@@ -188,8 +211,9 @@ export class Dispatcher {
       this.endSession(session, { code: grpc.status.FAILED_PRECONDITION, details: 'this session is already registered; open a new session to register again' });
       return;
     }
-    // Any message after Register proves the agent alive: heartbeats, and later task status.
+    // Any message after Register proves the agent alive: heartbeats and task status alike.
     this.heardFrom(session);
+    if (message.kind === 'taskStatuses') this.queueStatuses(session, message.taskStatuses.updates);
   }
 
   private async register(session: AgentSession, register: RegisterMessage): Promise<void> {
@@ -246,6 +270,11 @@ export class Dispatcher {
       sessionAck: { sessionId: session.id, heartbeatPeriodMs: session.heartbeatPeriodMs, managers: this.managers() },
     });
     this.logger.info({ node: nodeId, role: session.identity.role, addr, session: session.id, heartbeatPeriodMs: session.heartbeatPeriodMs }, 'node registered');
+    // The same read markReady made linearizable: every task committed so far is in the set.
+    session.assignments = new NodeAssignments();
+    const full = session.assignments.full(assignedTasks(this.store, nodeId));
+    session.send({ kind: 'assignments', assignments: full });
+    this.logger.debug({ node: nodeId, tasks: full.tasks.length }, 'sent the full set of assignments');
   }
 
   private heardFrom(session: AgentSession): void {
@@ -279,6 +308,78 @@ export class Dispatcher {
       this.deadlines.shorten(session.nodeId, this.clock.now() + session.heartbeatPeriodMs);
       this.logger.info({ node: session.nodeId, session: session.id }, 'session broke; the node is marked down unless it reconnects within a heartbeat period');
     }
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Marks the nodes whose tasks change; re-watches (and marks every node) when the watch fails. */
+  private watchTasks(): void {
+    if (this.stopped) return;
+    let watch: Subscription;
+    try {
+      watch = this.store.subscribe({ kinds: ['task'] }, (event) => {
+        if (event.kind !== 'task') return;
+        if (event.object.NodeID) this.dirtyNodes.add(event.object.NodeID);
+        if (event.oldObject?.NodeID) this.dirtyNodes.add(event.oldObject.NodeID);
+      });
+    } catch (error) {
+      // The store is closed: the manager is going away.
+      this.logger.info({ err: describeError(error) }, 'cannot watch tasks; assignments stop');
+      return;
+    }
+    this.taskWatch = watch;
+    void watch.ended.then((error) => {
+      if (this.stopped || error === undefined || this.taskWatch !== watch) return;
+      // Overflow or a snapshot replaced the state: what changed is unknown, so check every node.
+      this.logger.warn({ err: describeError(error) }, 'task watch ended; watching again');
+      for (const nodeId of this.byNode.keys()) this.dirtyNodes.add(nodeId);
+      this.watchTasks();
+    });
+  }
+
+  private sendAssignmentChanges(): void {
+    if (this.stopped || this.dirtyNodes.size === 0) return;
+    const nodes = [...this.dirtyNodes];
+    this.dirtyNodes.clear();
+    if (!this.leading) return;
+    for (const nodeId of nodes) {
+      const session = this.byNode.get(nodeId);
+      if (!session?.acknowledged || !session.assignments) continue;
+      const increment = session.assignments.increment(assignedTasks(this.store, nodeId));
+      if (!increment) continue;
+      session.send({ kind: 'assignments', assignments: increment });
+      this.logger.debug({ node: nodeId, changed: increment.tasks.length, removed: increment.removed.length }, 'sent assignment changes');
+    }
+  }
+
+  private queueStatuses(session: AgentSession, updates: readonly TaskStatusUpdate[]): void {
+    if (!session.acknowledged || !this.leading || this.byNode.get(session.nodeId) !== session) return;
+    for (const update of updates) {
+      if (!this.statuses.add(session.nodeId, update)) {
+        this.logger.warn({ node: session.nodeId, task: update.taskId, state: update.state }, 'ignored a status report with a state an agent cannot report');
+      }
+    }
+  }
+
+  private writeQueuedStatuses(): void {
+    if (this.stopped || this.writingStatuses || this.statuses.size === 0) return;
+    if (!this.leading) {
+      // The agents resend their statuses to the next leader.
+      this.statuses.clear();
+      return;
+    }
+    const entries = this.statuses.take();
+    this.writingStatuses = true;
+    this.track(writeStatuses(this.store, entries).then((written) => {
+      this.logger.debug({ reports: entries.length, written }, 'task statuses written');
+    }, (error: unknown) => {
+      if (this.stopped || !this.leading) return;
+      // A version conflict (the orchestrator wrote a task meanwhile) or a lost quorum: try again.
+      this.logger.info({ reports: entries.length, err: describeError(error) }, 'could not write task statuses; retrying');
+      this.statuses.restore(entries);
+    }).finally(() => {
+      this.writingStatuses = false;
+    }));
   }
 
   // ---------------------------------------------------------------- periodic check

@@ -5,12 +5,29 @@
 // manager it knows, after a backoff. Every SessionAck, NotLeader and ManagersChanged carries the
 // current manager list, which replaces the agent's own, so it can still find the leader after the
 // managers it was configured with are gone.
+//
+// With an executor, the agent also runs this node's tasks (task-reconciler.ts): it acts on the
+// Assignments the dispatcher sends (a full set after every SessionAck, then increments) and sends
+// back every observed state change, batched every STATUS_FLUSH_MS. A new session (a reconnect, a
+// new leader) gets the latest state of every task again, so nothing is lost with a session. On
+// start it adopts what an earlier agent left running before it first connects.
 
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { NodeDescription } from '../node-description.js';
-import type { DispatcherMessage, ManagerInfo } from '../../shared/session-protocol.js';
+import type { Executor } from '../executor/executor.js';
+import type { DispatcherMessage, ManagerInfo, TaskStatusUpdate } from '../../shared/session-protocol.js';
 import { MIN_HEARTBEAT_PERIOD_MS, SESSION_PATH, decodeDispatcherMessage, encodeAgentMessage } from '../../shared/session-protocol.js';
+import { TaskReconciler } from './task-reconciler.js';
+
+/**
+ * How long task status reports gather before they are sent. A starting task passes four states
+ * within milliseconds, and a node starting many tasks at once passes many; 50 ms sends them as a
+ * few messages instead of hundreds, and the dispatcher keeps only the furthest state per task, so
+ * the store sees one write where there would have been four, at a cost far under what a user can
+ * notice in `docker service ps`.
+ */
+export const STATUS_FLUSH_MS = 50;
 
 /**
  * First wait before retrying after a failed session, doubling per failure up to the maximum.
@@ -70,6 +87,12 @@ export interface AgentOptions {
   onRoleChanged?: (role: 'manager' | 'worker') => void;
   /** Extra gRPC channel options, e.g. grpc.ssl_target_name_override when managers are dialed by an address their certificates do not name. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Runs this node's tasks. Without one the agent only keeps its session (assignments are
+   * ignored). The agent adopts what the executor already runs on start(), and leaves tasks
+   * running on stop(); closing the executor is its owner's job.
+   */
+  executor?: Executor;
 }
 
 export interface AgentStatus {
@@ -114,6 +137,10 @@ export class Agent {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private stopped = false;
+  private readonly tasks: TaskReconciler | null;
+  /** Status reports not yet sent, the latest per task. */
+  private readonly unsent = new Map<string, TaskStatusUpdate>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(options: AgentOptions) {
     if (options.managers.length === 0) throw new Error('an agent needs at least one manager address');
@@ -126,6 +153,9 @@ export class Agent {
     this.onRoleChanged = options.onRoleChanged;
     this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
     this.known = options.managers.map((m) => ({ nodeId: '', addr: m.addr }));
+    this.tasks = options.executor
+      ? new TaskReconciler({ executor: options.executor, logger: this.logger, onStatus: (update) => this.unsent.set(update.taskId, update) })
+      : null;
   }
 
   /** Starts connecting; the agent keeps a session open (reconnecting as needed) until stop(). */
@@ -143,16 +173,34 @@ export class Agent {
     return this.known.map((m) => ({ ...m }));
   }
 
-  /** Ends the session (the dispatcher marks the node down a heartbeat period later) and stops reconnecting. */
+  /** The tasks this agent holds and the state it last reported for each (empty without an executor). */
+  taskStates(): { taskId: string; state: string }[] {
+    return this.tasks?.tasks() ?? [];
+  }
+
+  /**
+   * Ends the session (the dispatcher marks the node down a heartbeat period later) and stops
+   * reconnecting. Tasks keep running: the next agent on this executor's state adopts them.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.tasks?.stop();
+    clearInterval(this.flushTimer);
     this.wake?.();
     this.call?.cancel();
     await this.loop;
   }
 
   private async run(): Promise<void> {
+    if (this.tasks) {
+      try {
+        await this.tasks.adopt();
+      } catch (error) {
+        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'adopting the tasks an earlier agent left failed');
+      }
+      this.flushTimer = setInterval(() => this.flushStatuses(), STATUS_FLUSH_MS);
+    }
     let target = this.known[0].addr;
     let backoffMs = RECONNECT_BACKOFF_MIN_MS;
     let redirects = 0;
@@ -185,6 +233,7 @@ export class Agent {
       this.state = { connected: false, manager: addr, lastError: this.state.lastError };
       let heartbeat: NodeJS.Timeout | undefined;
       let failure: string | undefined;
+      let resent = false;
       const registerTimer = setTimeout(() => {
         failure = `no answer to Register within ${REGISTER_TIMEOUT_MS} ms`;
         call.cancel();
@@ -202,8 +251,16 @@ export class Agent {
             clearInterval(heartbeat);
             heartbeat = setInterval(() => call.write(encodeAgentMessage({ kind: 'heartbeat' })), periodMs);
             this.updateManagers(ack.managers);
+            // A new session: its dispatcher may be a new leader that never heard these.
+            if (this.tasks && !resent) {
+              resent = true;
+              for (const update of this.tasks.statuses()) if (!this.unsent.has(update.taskId)) this.unsent.set(update.taskId, update);
+            }
             return;
           }
+          case 'assignments':
+            this.tasks?.assign(message.assignments);
+            return;
           case 'notLeader':
             clearTimeout(registerTimer);
             outcome.redirect = message.notLeader.leaderAddr;
@@ -261,6 +318,14 @@ export class Agent {
         register: { nodeId: this.nodeId, description: this.description, addr: this.advertiseAddr },
       }));
     });
+  }
+
+  /** Sends the reports gathered since the last flush, when a session is up; they wait otherwise. */
+  private flushStatuses(): void {
+    if (this.unsent.size === 0 || !this.state.connected || !this.call) return;
+    const updates = [...this.unsent.values()];
+    this.unsent.clear();
+    this.call.write(encodeAgentMessage({ kind: 'taskStatuses', taskStatuses: { updates } }));
   }
 
   /** The manager after `current` in the known list, round-robin. */
