@@ -20,6 +20,7 @@ import { apiError } from '../../shared/errors.js';
 import { JoinTokenFormatError, generateJoinToken, loadNodeIdentity, parseNodeCertificate, saveNodeIdentity } from '../../shared/pki/index.js';
 import type { SwarmInitRequest, SwarmJoinRequest } from '../../shared/engine-types.js';
 import { Agent } from '../../worker/agent/agent.js';
+import { ProcessExecutor } from '../../worker/executor/process/process-executor.js';
 import { describeNode } from '../../worker/node-description.js';
 import { listenApi, type ApiListener } from './api-listeners.js';
 import { ManagerServices, nodeIdOfRaftMember } from './manager-services.js';
@@ -48,6 +49,8 @@ export class BerthDaemon implements ClusterBackend {
   private provider: NodeCertificateProvider | null = null;
   private manager: ManagerServices | null = null;
   private agent: Agent | null = null;
+  /** One per daemon, kept across agent restarts and role changes so running tasks are never restarted. */
+  private executor: ProcessExecutor | null = null;
   private renewal: RenewalHandle | null = null;
   private listeners: ApiListener[] = [];
   private errorMessage = '';
@@ -77,6 +80,8 @@ export class BerthDaemon implements ClusterBackend {
   async stop(): Promise<void> {
     for (const l of this.listeners) await l.close();
     await this.stopComponents();
+    // Tasks keep running: a restarted daemon re-adopts them.
+    this.executor?.close();
   }
 
   // ---------------------------------------------------------------- ClusterBackend
@@ -217,6 +222,7 @@ export class BerthDaemon implements ClusterBackend {
         }
       }
       await this.stopComponents();
+      await this.stopAllTasks();
       clearNodeState(this.options.dataDir);
       this.state = null;
       this.provider = null;
@@ -303,8 +309,12 @@ export class BerthDaemon implements ClusterBackend {
   private startAgent(): void {
     const s = this.state!;
     const managers = this.manager ? [s.advertiseAddr] : s.managers;
+    this.executor ??= new ProcessExecutor({
+      stateDir: join(this.options.dataDir, 'executor', 'process'), nodeId: s.nodeId, hostname: this.options.hostname,
+    });
     this.agent = new Agent({
       nodeId: s.nodeId,
+      executor: this.executor,
       managers: managers.map((addr) => ({ addr })),
       credentials: clusterClientCredentials(this.provider!),
       channelOptions: MANAGER_CHANNEL_OPTIONS,
@@ -321,6 +331,22 @@ export class BerthDaemon implements ClusterBackend {
       },
     });
     this.agent.start();
+  }
+
+  /** On leaving the cluster, its tasks go too. */
+  private async stopAllTasks(): Promise<void> {
+    if (!this.executor) return;
+    const { adopted } = await this.executor.adoptAll();
+    for (const { controller } of adopted) {
+      try {
+        await controller.shutdown();
+        await controller.remove();
+      } catch (err) {
+        this.logger.warn({ task: controller.taskId, err: (err as Error).message }, 'could not stop a task while leaving');
+      }
+    }
+    this.executor.close();
+    this.executor = null;
   }
 
   private startRenewal(): void {
