@@ -154,3 +154,103 @@ export interface EngineNode {
   Status: { State: string; Message?: string; Addr?: string };
   ManagerStatus?: ManagerStatus;
 }
+
+// ---- services (`docker service …`) ----
+
+export type RestartCondition = 'none' | 'on-failure' | 'any';
+export type UpdateFailureAction = 'pause' | 'continue' | 'rollback';
+export type UpdateOrder = 'stop-first' | 'start-first';
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+export type PortPublishMode = 'ingress' | 'host';
+
+/** EndpointSpec.Ports[] and Endpoint.Ports[]. */
+export type EnginePortConfig = {
+  Name?: string;
+  Protocol: PortProtocol;
+  TargetPort: number;
+  /** 0 in a spec: the manager picks one (ingress) or the worker does (host). */
+  PublishedPort?: number;
+  PublishMode: PortPublishMode;
+};
+
+/** UpdateConfig and RollbackConfig; durations in nanoseconds. */
+export type EngineUpdateConfig = {
+  Parallelism: number;
+  Delay?: number;
+  FailureAction: UpdateFailureAction;
+  Monitor?: number;
+  MaxFailureRatio: number;
+  Order: UpdateOrder;
+};
+
+export type EngineServiceMode =
+  | { Replicated: { Replicas: number } }
+  | { Global: Record<string, never> }
+  | { ReplicatedJob: { MaxConcurrent: number; TotalCompletions: number } }
+  | { GlobalJob: Record<string, never> };
+
+/**
+ * A service spec as stored and shown with `insertDefaults=false`: what the client sent, with
+ * dockerd's conversion-time normalisation (Mode, RestartPolicy.Condition, UpdateConfig enums,
+ * EndpointSpec.Mode, Runtime, Isolation). Fields Berth does not interpret pass through as sent.
+ */
+export type EngineServiceSpec = {
+  Name: string;
+  Labels: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: { Image: string; Isolation?: string; StopGracePeriod?: number; [field: string]: unknown };
+    Resources?: {
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number };
+      Reservations?: { NanoCPUs?: number; MemoryBytes?: number; [field: string]: unknown };
+    };
+    RestartPolicy?: { Condition: RestartCondition; Delay?: number; MaxAttempts: number; Window?: number };
+    Placement?: {
+      Constraints?: string[];
+      Preferences?: { Spread: { SpreadDescriptor: string } }[];
+      MaxReplicas?: number;
+      Platforms?: { Architecture: string; OS: string }[];
+    };
+    Networks?: { Target: string; Aliases?: string[]; DriverOpts?: Record<string, string> }[];
+    ForceUpdate: number;
+    Runtime: string;
+    [field: string]: unknown;
+  };
+  Mode: EngineServiceMode;
+  UpdateConfig?: EngineUpdateConfig;
+  RollbackConfig?: EngineUpdateConfig;
+  EndpointSpec?: { Mode: 'vip' | 'dnsrr'; Ports?: EnginePortConfig[] };
+  [field: string]: unknown;
+};
+
+/** `ServiceStatus`, only with `GET /services?status=true`. */
+export interface EngineServiceStatus {
+  RunningTasks: number;
+  DesiredTasks: number;
+  CompletedTasks: number;
+}
+
+export type UpdateState = 'updating' | 'paused' | 'completed' | 'rollback_started' | 'rollback_paused' | 'rollback_completed';
+
+/** A service as `GET /services` shows it. PreviousSpec only after an update; UpdateStatus only once one started. */
+export interface EngineService {
+  ID: string;
+  Version: ObjectVersion;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: EngineServiceSpec;
+  PreviousSpec?: EngineServiceSpec;
+  Endpoint: { Spec: Partial<NonNullable<EngineServiceSpec['EndpointSpec']>>; Ports?: EnginePortConfig[]; VirtualIPs?: { NetworkID: string; Addr: string }[] };
+  UpdateStatus?: { State: UpdateState; StartedAt?: string; CompletedAt?: string; Message: string };
+  ServiceStatus?: EngineServiceStatus;
+}
+
+/** `POST /services/create` answers 201 with this; Warnings only when there are some (dockerd 20.10 omits it). */
+export interface ServiceCreateResponse {
+  ID: string;
+  Warnings?: string[];
+}
+
+/** `POST /services/{id}/update` answers 200 with this (`{"Warnings":null}` when there are none). */
+export interface ServiceUpdateResponse {
+  Warnings: string[] | null;
+}

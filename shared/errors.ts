@@ -68,6 +68,27 @@ export const API_ERRORS = {
   REMOVE_NODE_NOT_DOWN: template<{ nodeId: string }>(400,
     (p) => rpc('FailedPrecondition', `node ${p.nodeId} is not down and can't be removed`)),
 
+  // ---- services (swarmkit's controlapi and dockerd's texts) ----
+  /** More than one of Replicated/Global/ReplicatedJob/GlobalJob (dockerd's conversion error). */
+  SERVICE_MODE_AMBIGUOUS: template(400, () => 'invalid Mode: must specify only one service mode (Replicated, Global, ReplicatedJob or GlobalJob)'),
+  SERVICE_MODE_CHANGE: template(501, () => rpc('Unimplemented', 'service mode change is not allowed')),
+  SERVICE_RENAME: template(501, () => rpc('Unimplemented', 'renaming services is not supported')),
+  NO_PREVIOUS_SPEC: template<{ id: string }>(400, (p) => rpc('FailedPrecondition', `service ${p.id} does not have a previous spec`)),
+  INVALID_ROLLBACK_OPTION: template<{ value: string }>(400, (p) => `unrecognized rollback option ${p.value}`),
+  PORT_IN_USE: template<{ port: number; service: string; id: string }>(400,
+    (p) => rpc('InvalidArgument', `port '${p.port}' is already in use by service '${p.service}' (${p.id}) as an ingress port`)),
+  DUPLICATE_PUBLISHED_PORT: template<{ port: number; protocol: string }>(400,
+    (p) => rpc('InvalidArgument', `EndpointSpec: duplicate published ports provided (${p.port}/${p.protocol})`)),
+  INGRESS_PORT_WITH_DNSRR: template(400, () => rpc('InvalidArgument', "port published with ingress mode can't be used with dnsrr mode")),
+  NO_FREE_INGRESS_PORT: template<{ protocol: string }>(400,
+    (p) => rpc('InvalidArgument', `no free ${p.protocol} port left in the dynamic ingress range 30000-32767; publish the port explicitly`)),
+  /** swarmkit's checkSecretExistence / checkConfigExistence. */
+  REFERENCED_NOT_FOUND: template<{ kind: 'secret' | 'config'; names: string[] }>(400,
+    (p) => rpc('InvalidArgument', `${p.kind}${p.names.length === 1 ? '' : 's'} not found: ${p.names.join(', ')}`)),
+  /** `GET /distribution/{image}/json`: the CLI only warns and goes on without pinning a digest. */
+  IMAGE_NOT_RESOLVED: template<{ image: string }>(404,
+    (p) => `no digest for image ${p.image}: Berth does not contact image registries; every node runs the image it has under that name`),
+
   // ---- swarm membership of this daemon (dockerd's texts) ----
   NOT_IN_SWARM: template(503,
     () => 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.'),

@@ -10,6 +10,7 @@ import { acceptJsonBodies } from './request-body.js';
 import { DebugRequestLog } from './request-log.js';
 import { addEngineHeaders, setEngineHeaders } from './response-headers.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerTaskRoutes } from './routes/tasks.js';
@@ -64,5 +65,6 @@ export function buildApiServer({ backend, logger, bodyLimit = DEFAULT_BODY_LIMIT
   registerSwarmRoutes(app, backend);
   registerNodeRoutes(app, backend);
   registerTaskRoutes(app, backend);
+  registerServiceRoutes(app, backend);
   return app;
 }

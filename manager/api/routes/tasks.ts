@@ -1,13 +1,14 @@
 // /tasks: list (dockerd's filters) and inspect. Tasks are written by the orchestrators, the
-// scheduler and the dispatcher (the services issue); here they are only read, which is what
-// `docker node ps` and `docker service ps` need.
+// scheduler and the dispatcher; here they are only read, which is what `docker node ps`,
+// `docker service ps` and the CLI's convergence poll (`_up-to-date`) need.
 import type { FastifyInstance } from 'fastify';
-import type { Frozen, Task } from '../../store/index.js';
+import type { Frozen, Service, Task } from '../../store/index.js';
 import type { ClusterBackend } from '../backend.js';
 import { matchesLabelFilters, parseFilters } from '../filters.js';
 import type { Filters } from '../filters.js';
 import { requireManagerForReads } from '../manager-access.js';
 import { FILTERS_QUERY_SCHEMA } from '../query-params.js';
+import { isTaskUpToDate } from '../service-spec.js';
 
 /** The filters dockerd's `GET /tasks` accepts. */
 const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state', '_up-to-date'] as const;
@@ -16,14 +17,33 @@ function any(values: readonly string[] | undefined, test: (v: string) => boolean
   return values === undefined || values.some(test);
 }
 
-function taskMatcher(filters: Filters, serviceIds: (ref: string) => string[], nodeIds: (ref: string) => string[]): (task: Frozen<Task>) => boolean {
+function taskMatcher(
+  filters: Filters,
+  serviceIds: (ref: string) => string[],
+  nodeIds: (ref: string) => string[],
+  serviceOf: (id: string) => Frozen<Service> | undefined,
+): (task: Frozen<Task>) => boolean {
+  const labels = filters.get('label') ?? [];
+  // Internal to the CLI's convergence poll; any value asks for up-to-date tasks only (swarmkit
+  // reads only whether the key is there).
+  const upToDate = filters.has('_up-to-date');
+  // Resolved once per request, not once per task.
+  const wantedServices = filters.get('service')?.flatMap(serviceIds);
+  const wantedNodes = filters.get('node')?.flatMap(nodeIds);
   return (task) =>
     any(filters.get('id'), (v) => task.ID.startsWith(v))
     && any(filters.get('name'), (v) => (task.Name ?? '').startsWith(v))
-    && any(filters.get('service'), (v) => serviceIds(v).includes(task.ServiceID))
-    && any(filters.get('node'), (v) => nodeIds(v).includes(task.NodeID ?? ''))
+    && (wantedServices === undefined || wantedServices.includes(task.ServiceID))
+    && (wantedNodes === undefined || wantedNodes.includes(task.NodeID ?? ''))
     && any(filters.get('desired-state'), (v) => task.DesiredState === v.toLowerCase())
-    && matchesLabelFilters(task.Labels ?? {}, filters.get('label') ?? []);
+    // dockerd matches a task's label filter against its service's labels (stack ps relies on
+    // com.docker.stack.namespace), and the task's own.
+    && (labels.length === 0 || matchesLabelFilters({ ...(serviceOf(task.ServiceID)?.Spec.Labels ?? {}), ...(task.Labels ?? {}) }, labels))
+    && (!upToDate || isUpToDate(task, serviceOf(task.ServiceID)));
+}
+
+function isUpToDate(task: Frozen<Task>, service: Frozen<Service> | undefined): boolean {
+  return service !== undefined && isTaskUpToDate(task as { Spec?: unknown; Endpoint?: unknown }, service.Spec);
 }
 
 export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend): void {
@@ -40,7 +60,14 @@ export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend
         return [];
       }
     };
-    return store.find('task').filter(taskMatcher(filters, resolve('service'), resolve('node')));
+    const serviceOf = (id: string) => store.get('service', id);
+    const matches = taskMatcher(filters, resolve('service'), resolve('node'), serviceOf);
+    // The poll names one service: read only its tasks, through the index.
+    const services = filters.get('service');
+    const candidates = services !== undefined && services.length === 1
+      ? resolve('service')(services[0]).flatMap((serviceId) => store.find('task', { serviceId }))
+      : store.find('task');
+    return candidates.filter(matches);
   });
 
   app.get<{ Params: { id: string } }>('/tasks/:id', async (request) => {
