@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { CLIENT_VERSION } from './client.js';
 import { daemonCommand } from './commands/daemon.js';
 import { nodeCommand } from './commands/node.js';
+import { serviceCommand } from './commands/service.js';
 import { initCommand, joinCommand, joinTokenCommand, leaveCommand } from './commands/swarm.js';
 import { infoCommand, versionCommand } from './commands/system.js';
 import { AlreadyReported, describeError } from './errors.js';
@@ -31,6 +32,7 @@ function buildProgram(): Command {
     .addCommand(leaveCommand())
     .addCommand(joinTokenCommand())
     .addCommand(nodeCommand())
+    .addCommand(serviceCommand())
     .addCommand(infoCommand())
     .addCommand(versionCommand())
     .addCommand(daemonCommand());

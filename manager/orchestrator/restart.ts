@@ -18,8 +18,9 @@
 // old task keeps its slot (still desired running, observed ended) until the delay has passed,
 // and then the swap above happens in one transaction. The replacement therefore reaches the
 // scheduler only after the delay (SwarmKit could place it, and pull its image, meanwhile).
-// A task on a drained node is replaced without delay (as SwarmKit): the node is being emptied
-// on purpose, not crash-looping.
+// Only a task that ended waits out the delay: one whose node was drained, went down, disappeared
+// or stopped meeting its constraints did not crash-loop, and every second without it is lost
+// capacity (SwarmKit waits on a down node too; Berth replaces such tasks at once).
 //
 // The delay clock and the restart history are in memory, as in SwarmKit: a new leader starts
 // every pending delay afresh and counts MaxAttempts from zero. The history of a slot also starts
@@ -119,7 +120,7 @@ export class RestartSupervisor extends StoreReconciler {
       const beyondScale = mode.kind === 'replicated' && task.Slot! > mode.replicas;
       const restart = !beyondScale && shouldRestart(policy, reason, task.Status?.State, restarts, now);
 
-      if (restart && reason !== 'node-drained' && policy.delayMs > 0) {
+      if (restart && reason === 'ended' && policy.delayMs > 0) {
         const since = this.waitingSince.get(task.ID) ?? now;
         this.waitingSince.set(task.ID, since);
         stillWaiting.add(task.ID);

@@ -1,0 +1,138 @@
+// Services on real daemons with the process executor, driven by the stock docker CLI: three
+// managers and two workers; replicas spread evenly, scaling, a failing command restarted per its
+// policy until MaxAttempts, a drained node's tasks moved, an unsatisfiable constraint explained,
+// a killed worker's tasks replaced, malformed specs refused.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LocalBerthCluster, api, BerthNode } from '../../deploy/berth-cluster.js';
+
+const run = promisify(execFile);
+
+interface ApiTask { ID: string; Slot?: number; NodeID?: string; DesiredState: string; Status: { State: string; Err?: string } }
+
+let cluster: LocalBerthCluster;
+let manager: BerthNode;
+
+function docker(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('docker', args, { env: { ...process.env, DOCKER_HOST: `unix://${manager.socket}` } });
+}
+
+async function tasks(service: string): Promise<ApiTask[]> {
+  const filters = encodeURIComponent(JSON.stringify({ service: { [service]: true } }));
+  return (await api<ApiTask[]>(manager.socket, 'GET', `/tasks?filters=${filters}`)).body;
+}
+
+async function running(service: string): Promise<ApiTask[]> {
+  return (await tasks(service)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function perNode(list: ApiTask[]): number[] {
+  const counts = new Map<string, number>();
+  for (const t of list) counts.set(t.NodeID ?? '', (counts.get(t.NodeID ?? '') ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => a - b);
+}
+
+before(async () => {
+  cluster = await LocalBerthCluster.start({ managers: 3, workers: 2, baseDir: mkdtempSync(join(tmpdir(), 'berth-services-')) });
+  manager = cluster.nodes[0];
+  await eventually('five ready nodes', async () =>
+    (await api<{ Status: { State: string } }[]>(manager.socket, 'GET', '/nodes')).body.filter((n) => n.Status.State === 'ready').length === 5);
+});
+
+after(async () => {
+  try {
+    for (const name of ['spread', 'crash', 'pending']) await docker('service', 'rm', name).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    await cluster?.stop();
+    cluster?.remove();
+  }
+});
+
+test('10 replicas run 2/2/2/2/2; scale to 20, then to 0', async () => {
+  await docker('service', 'create', '--detach', '--name', 'spread', '--replicas', '10', 'busybox', 'sleep', '600');
+  const ten = await eventually('10 running', async () => { const r = await running('spread'); return r.length === 10 && r; });
+  assert.deepEqual(perNode(ten), [2, 2, 2, 2, 2]);
+  const ls = (await docker('service', 'ls', '--format', '{{.Name}} {{.Replicas}}')).stdout;
+  assert.match(ls, /spread 10\/10/);
+
+  await docker('service', 'scale', '--detach', 'spread=20');
+  const twenty = await eventually('20 running', async () => { const r = await running('spread'); return r.length === 20 && r; });
+  assert.deepEqual(perNode(twenty), [4, 4, 4, 4, 4]);
+  const slots = new Set(twenty.map((t) => t.Slot));
+  assert.equal(slots.size, 20, 'one running task per slot');
+
+  await docker('service', 'scale', '--detach', 'spread=0');
+  await eventually('all stopped', async () => (await tasks('spread')).every((t) => t.Status.State !== 'running'));
+});
+
+test('draining a node moves its tasks; kill -9 of a worker gets its tasks replaced', async () => {
+  await docker('service', 'scale', '--detach', 'spread=5');
+  await eventually('5 running', async () => (await running('spread')).length === 5);
+  const worker1 = cluster.nodes.find((n) => n.name === 'worker-1')!;
+  await docker('node', 'update', '--availability', 'drain', 'worker-1');
+  const moved = await eventually('tasks off the drained node', async () => {
+    const r = await running('spread');
+    return r.length === 5 && r.every((t) => t.NodeID !== worker1.nodeId) && r;
+  });
+  assert.equal(moved.length, 5);
+  await docker('node', 'update', '--availability', 'active', 'worker-1');
+
+  const worker2 = cluster.nodes.find((n) => n.name === 'worker-2')!;
+  await eventually('a task on worker-2', async () => (await running('spread')).some((t) => t.NodeID === worker2.nodeId));
+  const killedAt = Date.now();
+  await cluster.kill(worker2);
+  await eventually('tasks replaced elsewhere', async () => {
+    const r = await running('spread');
+    return r.length === 5 && r.every((t) => t.NodeID !== worker2.nodeId);
+  });
+  console.log(`killed worker's tasks running elsewhere after ${Date.now() - killedAt} ms`);
+  await cluster.startDaemon(worker2);
+});
+
+test('a command that exits 1 is restarted per its policy and stops at MaxAttempts', async () => {
+  await docker('service', 'create', '--detach', '--name', 'crash', '--restart-condition', 'on-failure', '--restart-max-attempts', '2',
+    '--restart-delay', '100ms', 'busybox', 'sh', '-c', 'exit 1');
+  const all = await eventually('three failed attempts', async () => {
+    const t = await tasks('crash');
+    return t.filter((x) => x.Status.State === 'failed').length === 3 && t;
+  });
+  assert.ok(all.every((t) => t.Slot === 1));
+  assert.match(all[0].Status.Err ?? '', /non-zero exit \(1\)/);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await tasks('crash')).length, 3, 'no fourth attempt');
+});
+
+test('an unsatisfiable constraint stays pending with an explanation', async () => {
+  await docker('service', 'create', '--detach', '--name', 'pending', '--constraint', 'node.labels.zone==mars', 'busybox', 'sleep', '60');
+  const task = await eventually('an explained pending task', async () => (await tasks('pending')).find((t) => t.Status.Err));
+  assert.equal(task.Status.State, 'pending');
+  assert.match(task.Status.Err!, /no suitable node \(5 nodes: constraint node\.labels\.zone==mars not met\)/);
+  const ps = (await docker('service', 'ps', '--no-trunc', 'pending')).stdout;
+  assert.match(ps, /no suitable node/);
+});
+
+test('malformed service specs are refused with 400 naming the field', async () => {
+  const bad = await api<{ message: string }>(manager.socket, 'POST', '/services/create', {
+    Name: 'bad', TaskTemplate: { ContainerSpec: { Image: 'busybox' }, RestartPolicy: { Condition: 'sometimes' } },
+  });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /RestartPolicy\.Condition/);
+  await assert.rejects(docker('service', 'create', '--constraint', 'node.role=manager', 'busybox'), /constraint/);
+});
