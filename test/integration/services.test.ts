@@ -106,6 +106,47 @@ test('draining a node moves its tasks; kill -9 of a worker gets its tasks replac
   await cluster.startDaemon(worker2);
 });
 
+test('kill -9 and restart of a worker daemon keeps its tasks\' processes (re-adopted, not restarted)', async () => {
+  const worker1 = cluster.nodes.find((n) => n.name === 'worker-1')!;
+  const onWorker = await eventually('a task running on worker-1', async () =>
+    (await running('spread')).find((t) => t.NodeID === worker1.nodeId));
+  const pidOf = async (id: string): Promise<number | undefined> =>
+    (await api<{ Status: { ContainerStatus?: { PID?: number } } }>(manager.socket, 'GET', `/tasks/${id}`)).body.Status.ContainerStatus?.PID;
+  const pid = await eventually('its PID reported', () => pidOf(onWorker.ID));
+  await cluster.kill(worker1);
+  process.kill(pid, 0); // the task's process outlives its agent
+  await cluster.startDaemon(worker1);
+  await eventually('the worker back', async () =>
+    (await api<{ ID: string; Status: { State: string } }[]>(manager.socket, 'GET', '/nodes')).body.find((n) => n.ID === worker1.nodeId)?.Status.State === 'ready');
+  await new Promise((r) => setTimeout(r, 1500));
+  const task = (await tasks('spread')).find((t) => t.ID === onWorker.ID)!;
+  assert.equal(task.Status.State, 'running', 'the same task still runs');
+  assert.equal(await pidOf(onWorker.ID), pid, 'with the same process');
+});
+
+test('kill -9 of the leader during a scale: the service converges and no slot ever has two running tasks', async () => {
+  const leaderId = (await api<{ ID: string; ManagerStatus?: { Leader?: boolean } }[]>(manager.socket, 'GET', '/nodes')).body.find((n) => n.ManagerStatus?.Leader)!.ID;
+  const leader = cluster.nodes.find((n) => n.nodeId === leaderId)!;
+  const survivor = cluster.nodes.find((n) => n.role === 'manager' && n !== leader)!;
+  // From here on the tests talk to a surviving manager (the killed one needs a moment after its restart).
+  manager = survivor;
+  try {
+    await docker('service', 'scale', '--detach', 'spread=12');
+    await cluster.kill(leader);
+    let worst = 0;
+    await eventually('12 running after failover', async () => {
+      const r = await running('spread');
+      const perSlot = new Map<number, number>();
+      for (const t of r) perSlot.set(t.Slot ?? 0, (perSlot.get(t.Slot ?? 0) ?? 0) + 1);
+      worst = Math.max(worst, ...perSlot.values());
+      return r.length === 12;
+    }, 45_000);
+    assert.equal(worst, 1, 'a slot had two running tasks');
+  } finally {
+    await cluster.startDaemon(leader);
+  }
+});
+
 test('a command that exits 1 is restarted per its policy and stops at MaxAttempts', async () => {
   await docker('service', 'create', '--detach', '--name', 'crash', '--restart-condition', 'on-failure', '--restart-max-attempts', '2',
     '--restart-delay', '100ms', 'busybox', 'sh', '-c', 'exit 1');
@@ -126,6 +167,14 @@ test('an unsatisfiable constraint stays pending with an explanation', async () =
   assert.match(task.Status.Err!, /no suitable node \(5 nodes: constraint node\.labels\.zone==mars not met\)/);
   const ps = (await docker('service', 'ps', '--no-trunc', 'pending')).stdout;
   assert.match(ps, /no suitable node/);
+  // Berth's placement view gives every node's verdict.
+  const verdicts = await api<{ node: { Hostname: string }; ok: boolean; reasons: string[] }[]>(manager.socket, 'GET', `/berth/tasks/${task.ID}/placement`);
+  assert.equal(verdicts.status, 200);
+  assert.equal(verdicts.body.length, 5);
+  for (const v of verdicts.body) {
+    assert.equal(v.ok, false);
+    assert.match(v.reasons.join('; '), /node\.labels\.zone==mars/);
+  }
 });
 
 test('malformed service specs are refused with 400 naming the field', async () => {

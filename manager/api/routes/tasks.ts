@@ -8,6 +8,7 @@ import { matchesLabelFilters, parseFilters } from '../filters.js';
 import type { Filters } from '../filters.js';
 import { requireManagerForReads } from '../manager-access.js';
 import { FILTERS_QUERY_SCHEMA } from '../query-params.js';
+import { buildNodeInfos, placementVerdicts } from '../../scheduler/index.js';
 import { isTaskUpToDate } from '../service-spec.js';
 
 /** The filters dockerd's `GET /tasks` accepts. */
@@ -68,6 +69,15 @@ export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend
       ? resolve('service')(services[0]).flatMap((serviceId) => store.find('task', { serviceId }))
       : store.find('task');
     return candidates.filter(matches);
+  });
+
+  // Berth's own: why each node can or cannot take this task (Swarm users ask; Swarm does not tell).
+  app.get<{ Params: { id: string } }>('/berth/tasks/:id/placement', async (request) => {
+    const { store } = await requireManagerForReads(backend);
+    const task = store.lookup('task', request.params.id);
+    // Judge the task as if it were not placed yet: its own reservation must not count against it.
+    const others = store.find('task').filter((t) => t.ID !== task.ID);
+    return placementVerdicts(task, buildNodeInfos(store.find('node'), others, Date.now()));
   });
 
   app.get<{ Params: { id: string } }>('/tasks/:id', async (request) => {
