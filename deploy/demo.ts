@@ -1,6 +1,7 @@
 // npm start: a local Berth cluster of real daemons — three managers and two workers on loopback —
-// shown with the berth CLI; then the leader is killed with SIGKILL and another manager takes
-// over; then everything is stopped. `--keep` leaves the cluster running until Ctrl-C.
+// shown with the berth CLI, running a replicated service (5 tasks, process executor); then the
+// leader is killed with SIGKILL and another manager takes over with the service intact; then
+// everything is stopped. `--keep` leaves the cluster running until Ctrl-C.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -31,6 +32,12 @@ try {
   console.log(`\n$ berth -H unix://${cluster.nodes[0].socket} node ls`);
   process.stdout.write(berth(cluster.nodes[0].socket, 'node', 'ls'));
 
+  // A replicated service; with no container engine here, the process executor runs each task.
+  console.log('\n$ berth service create --name sleeper --replicas 5 busybox sleep 3600');
+  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'create', '--name', 'sleeper', '--replicas', '5', 'busybox', 'sleep', '3600'));
+  console.log('\n$ berth service ps sleeper');
+  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'ps', 'sleeper'));
+
   const leader = cluster.nodes[0];
   const killedAt = Date.now();
   await cluster.kill(leader);
@@ -42,13 +49,22 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   console.log(`a new leader answers ${Date.now() - killedAt} ms later:\n\n$ berth -H unix://${survivor.socket} node ls`);
-  await new Promise((r) => setTimeout(r, 1500)); // let the managers notice the dead node
+  await new Promise((r) => setTimeout(r, 3000)); // let the managers notice the dead node
   process.stdout.write(berth(survivor.socket, 'node', 'ls'));
+  console.log(`\n$ berth -H unix://${survivor.socket} service ls`);
+  process.stdout.write(berth(survivor.socket, 'service', 'ls'));
   if (keep) {
     console.log('\nthe cluster keeps running; press Ctrl-C to stop it');
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
 } finally {
+  // Tasks outlive their agents by design: bring the killed manager back so its agent is there to
+  // stop its task, then remove the service and give the agents a moment to stop the processes.
+  const down = cluster.nodes.find((n) => !n.child);
+  if (down) await cluster.startDaemon(down).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 2000));
+  try { berth(cluster.nodes[1].socket, 'service', 'rm', 'sleeper'); } catch { /* not created */ }
+  await new Promise((r) => setTimeout(r, 2000));
   await cluster.stop();
   cluster.remove();
 }
