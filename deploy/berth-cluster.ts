@@ -10,6 +10,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './raft-cluster.js';
+import { liveness } from '../worker/executor/process/proc-identity.js';
+import { listTaskIds, taskFiles, type PersistedTaskState } from '../worker/executor/process/task-files.js';
 
 const BERTH = fileURLToPath(new URL('../cli/berth.js', import.meta.url));
 /** A daemon opens its API within a second; 15 s allows for a loaded CI machine. */
@@ -174,6 +176,9 @@ export class LocalBerthCluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n, 'SIGKILL')));
+    // Tasks outlive their daemons by design (a restarted agent re-adopts them); a test cluster
+    // going away takes them along: every process group its executors recorded, if still theirs.
+    for (const n of this.nodes) killRecordedTasks(join(n.dataDir, 'executor', 'process'));
     for (const n of this.nodes) if (n.netns) execQuiet('ip', ['netns', 'del', n.netns]);
     if (this.bridge) execQuiet('ip', ['link', 'del', this.bridge]);
   }
@@ -190,6 +195,15 @@ export class LocalBerthCluster {
 
   remove(): void {
     rmSync(this.options.baseDir, { recursive: true, force: true });
+  }
+}
+
+function killRecordedTasks(stateDir: string): void {
+  for (const taskId of listTaskIds(stateDir)) {
+    try {
+      const state = JSON.parse(readFileSync(taskFiles(stateDir, taskId).state, 'utf8')) as PersistedTaskState;
+      if (state.process && liveness(state.process) === 'alive') process.kill(-state.process.pgid, 'SIGKILL');
+    } catch { /* unreadable or already gone */ }
   }
 }
 
