@@ -198,7 +198,8 @@ export class LocalBerthCluster {
   }
 }
 
-function killRecordedTasks(stateDir: string): void {
+/** Kills the process groups of the tasks an executor state dir records, if they are still those processes. */
+export function killRecordedTasks(stateDir: string): void {
   for (const taskId of listTaskIds(stateDir)) {
     try {
       const state = JSON.parse(readFileSync(taskFiles(stateDir, taskId).state, 'utf8')) as PersistedTaskState;

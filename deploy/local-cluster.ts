@@ -4,14 +4,15 @@
 //   node dist/deploy/local-cluster.js down [--dir /tmp/berth-local]
 //
 // `up` prints one line per node (name, role, node ID, API address, cluster address, PID) and
-// leaves the daemons running; `down` stops them by the PIDs `up` recorded and removes the
-// network namespaces and bridge it made (with --netns), then the directory.
+// leaves the daemons running; `down` stops them by the PIDs `up` recorded, and the task processes
+// their executors recorded, removes the network namespaces and bridge it made (with --netns),
+// then the directory.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalBerthCluster } from './berth-cluster.js';
+import { LocalBerthCluster, killRecordedTasks } from './berth-cluster.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -54,6 +55,9 @@ if (positionals[0] === 'up') {
   await new Promise((r) => setTimeout(r, 500));
   for (const pid of recorded.pids) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* stopped */ }
+  }
+  for (const entry of readdirSync(values.dir!, { withFileTypes: true })) {
+    if (entry.isDirectory()) killRecordedTasks(join(values.dir!, entry.name, 'executor', 'process'));
   }
   for (const ns of recorded.netns) try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* gone */ }
   if (recorded.bridge) try { execFileSync('ip', ['link', 'del', recorded.bridge], { stdio: 'ignore' }); } catch { /* gone */ }
