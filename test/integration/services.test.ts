@@ -57,7 +57,7 @@ before(async () => {
 
 after(async () => {
   try {
-    for (const name of ['spread', 'crash', 'pending']) await docker('service', 'rm', name).catch(() => undefined);
+    for (const name of ['spread', 'crash', 'pending', 'everywhere']) await docker('service', 'rm', name).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
   } finally {
     await cluster?.stop();
@@ -175,6 +175,26 @@ test('an unsatisfiable constraint stays pending with an explanation', async () =
     assert.equal(v.ok, false);
     assert.match(v.reasons.join('; '), /node\.labels\.zone==mars/);
   }
+});
+
+test('a global service runs one task per eligible node and follows drains', async () => {
+  await docker('service', 'create', '--detach', '--name', 'everywhere', '--mode', 'global', 'busybox', 'sleep', '600');
+  const nodes = (await api<{ ID: string; Status: { State: string }; Spec: { Availability: string } }[]>(manager.socket, 'GET', '/nodes')).body
+    .filter((n) => n.Status.State === 'ready' && n.Spec.Availability === 'active');
+  const all = await eventually('one task per node', async () => {
+    const r = await running('everywhere');
+    return r.length === nodes.length && r;
+  });
+  assert.equal(new Set(all.map((t) => t.NodeID)).size, nodes.length);
+  await docker('node', 'update', '--availability', 'drain', 'worker-1');
+  const worker1 = cluster.nodes.find((n) => n.name === 'worker-1')!;
+  await eventually('no task on the drained node', async () => {
+    const r = await running('everywhere');
+    return r.length === nodes.length - 1 && r.every((t) => t.NodeID !== worker1.nodeId);
+  });
+  await docker('node', 'update', '--availability', 'active', 'worker-1');
+  await eventually('a task back on worker-1', async () => (await running('everywhere')).some((t) => t.NodeID === worker1.nodeId));
+  await docker('service', 'rm', 'everywhere');
 });
 
 test('malformed service specs are refused with 400 naming the field', async () => {
