@@ -14,7 +14,9 @@ import { MembershipClient, membershipImplementation, membershipService } from '.
 import { GrpcTransport } from '../../manager/raft/grpc-transport.js';
 import { LevelStorage } from '../../manager/raft/level-storage.js';
 import { Member, RaftNode } from '../../manager/raft/node.js';
-import { GlobalOrchestrator, ReplicatedOrchestrator, RestartSupervisor, TaskReaper } from '../../manager/orchestrator/index.js';
+import {
+  GlobalOrchestrator, JobOrchestrator, ReplicatedOrchestrator, RestartSupervisor, TaskReaper, Updater,
+} from '../../manager/orchestrator/index.js';
 import { Scheduler } from '../../manager/scheduler/index.js';
 import { Store, thaw } from '../../manager/store/index.js';
 import type { NodeState } from './node-state.js';
@@ -159,8 +161,8 @@ export class ManagerServices {
     const leaderOnly = { store, isLeader: () => raft.isLeader, logger };
     services.scheduler = new Scheduler(leaderOnly);
     services.controllers = [
-      new ReplicatedOrchestrator(leaderOnly), new GlobalOrchestrator(leaderOnly), new RestartSupervisor(leaderOnly),
-      new TaskReaper(leaderOnly), services.scheduler,
+      new ReplicatedOrchestrator(leaderOnly), new GlobalOrchestrator(leaderOnly), new JobOrchestrator(leaderOnly),
+      new RestartSupervisor(leaderOnly), new Updater(leaderOnly), new TaskReaper(leaderOnly), services.scheduler,
     ];
     for (const c of services.controllers) c.start();
     return services;

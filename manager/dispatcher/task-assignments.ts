@@ -27,13 +27,15 @@ const COMPLETE = stateRank('complete');
 /**
  * Whether `nodeId` must act on `task`: it is assigned there (the scheduler has moved it to
  * 'assigned' at least, as Swarm's dispatcher requires, so a task still being placed is never
- * started), and either it should run (desired state up to 'running', including tasks that ended:
+ * started), and either it should run (desired state up to 'running', or 'complete' for a job's
+ * task; including tasks that ended:
  * the agent keeps them until the orchestrator lets go) or it should stop and has not stopped yet.
  */
 export function isAssignedTo(task: Frozen<Task>, nodeId: string): boolean {
   if (task.NodeID !== nodeId || stateRank(task.Status?.State) < ASSIGNED) return false;
   const desired = stateRank(task.DesiredState);
-  if (desired >= 0 && desired <= RUNNING) return true;
+  // Jobs' tasks are desired 'complete': run to the end.
+  if ((desired >= 0 && desired <= RUNNING) || task.DesiredState === 'complete') return true;
   return (task.DesiredState === 'shutdown' || task.DesiredState === 'remove') && stateRank(task.Status.State) < COMPLETE;
 }
 

@@ -13,6 +13,7 @@ import { constraintsOf, meetsConstraints } from './constraints.js';
 import type { OrchestratorOptions, PassOutcome, TaskWriter } from './reconciler.js';
 import { PendingRequests, StoreReconciler } from './reconciler.js';
 import { groupBy, isDesiredLive, isNodeReady, modeOf, newTask, taskToKeep } from './tasks.js';
+import { isStartFirstSwitch } from './update-policy.js';
 
 /** May tasks of `service` keep running on `node`? (Ready, not drained, constraints met.) */
 export function nodeKeepsGlobalTask(node: Frozen<Node> | undefined, service: Frozen<Service>): boolean {
@@ -67,7 +68,8 @@ export class GlobalOrchestrator extends StoreReconciler {
         const live = tasks.filter(isDesiredLive);
         if (!nodeKeepsGlobalTask(node, service)) {
           for (const task of live) { writer.setDesiredState(task, 'shutdown'); removed++; }
-        } else if (live.length > 1) {
+        } else if (live.length > 1 && !isStartFirstSwitch(live, service)) {
+          // (A start-first update's old task and its replacement are the updater's to settle.)
           const keep = taskToKeep(live);
           this.logger.error({ service: service.ID, node: node.ID, tasks: live.map((t) => t.ID) }, 'node had several live tasks of a global service; keeping one');
           for (const task of live) if (task !== keep) writer.setDesiredState(task, 'shutdown');

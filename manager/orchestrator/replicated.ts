@@ -14,6 +14,7 @@ import type { Frozen, Service, StoreEvent, Task, Transaction } from '../store/in
 import type { OrchestratorOptions, PassOutcome, TaskWriter } from './reconciler.js';
 import { PendingRequests, StoreReconciler } from './reconciler.js';
 import { groupBy, isDesiredLive, modeOf, newTask, taskToKeep } from './tasks.js';
+import { isStartFirstSwitch } from './update-policy.js';
 
 export class ReplicatedOrchestrator extends StoreReconciler {
   /** Services whose dead slots may be refilled (their spec changed). */
@@ -66,7 +67,8 @@ export class ReplicatedOrchestrator extends StoreReconciler {
       const live = tasks.filter(isDesiredLive);
       if (Number(slotKey) > replicas) {
         for (const task of live) { writer.setDesiredState(task, 'shutdown'); removed++; }
-      } else if (live.length > 1) {
+      } else if (live.length > 1 && !isStartFirstSwitch(live, service)) {
+        // (A start-first update's old task and its replacement are the updater's to settle.)
         const keep = taskToKeep(live);
         this.logger.error({ service: service.ID, slot: Number(slotKey), tasks: live.map((t) => t.ID) }, 'slot had several live tasks; keeping one');
         for (const task of live) if (task !== keep) writer.setDesiredState(task, 'shutdown');

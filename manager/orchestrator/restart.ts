@@ -32,6 +32,7 @@ import type { OrchestratorOptions, PassOutcome, TaskWriter } from './reconciler.
 import { StoreReconciler } from './reconciler.js';
 import type { RestartPolicy } from './tasks.js';
 import { hasEnded, isDesiredLive, modeOf, newTask, restartPolicyOf } from './tasks.js';
+import { hasStartFirstReplacement } from './update-policy.js';
 
 /** Why a live task must leave its slot. */
 export type ReplaceReason = 'ended' | 'node-down' | 'node-drained' | 'node-gone' | 'constraints';
@@ -118,7 +119,9 @@ export class RestartSupervisor extends StoreReconciler {
       const restarts = past && past.template === template ? past.restarts : [];
       // A slot scaled away is the replicated orchestrator's to shut; it gets no replacement.
       const beyondScale = mode.kind === 'replicated' && task.Slot! > mode.replicas;
-      const restart = !beyondScale && shouldRestart(policy, reason, task.Status?.State, restarts, now);
+      // The old task of a start-first switch already has its replacement (the updater's).
+      const replaced = hasStartFirstReplacement(tx, service, task);
+      const restart = !beyondScale && !replaced && shouldRestart(policy, reason, task.Status?.State, restarts, now);
 
       if (restart && reason === 'ended' && policy.delayMs > 0) {
         const since = this.waitingSince.get(task.ID) ?? now;

@@ -11,7 +11,7 @@
 import type { Frozen, Task, Transaction } from '../store/index.js';
 import type { OrchestratorOptions, PassOutcome, TaskWriter } from './reconciler.js';
 import { StoreReconciler } from './reconciler.js';
-import { groupBy, hasStopped, isDesiredLive } from './tasks.js';
+import { groupBy, hasEnded, hasStopped, isDesiredLive } from './tasks.js';
 
 /** Docker's default `--task-history-limit`: enough to see why a slot keeps failing. */
 export const DEFAULT_TASK_HISTORY_RETENTION_LIMIT = 5;
@@ -46,7 +46,8 @@ export class TaskReaper extends StoreReconciler {
     // find() lists in creation order, so each group runs oldest to newest.
     const instances = groupBy(tasks.filter((t) => serviceIds.has(t.ServiceID)), instanceKey);
     for (const group of instances.values()) {
-      const finished = group.filter((t) => !isDesiredLive(t));
+      // A job task desired 'complete' is still at work until it ended: not history yet.
+      const finished = group.filter((t) => !isDesiredLive(t) && !(t.DesiredState === 'complete' && !hasEnded(t)));
       let excess = finished.length - limit;
       const newest = group[group.length - 1];
       for (const task of finished) {

@@ -70,6 +70,8 @@ function isPendingUnassigned(task: StoredTask): boolean {
 
 /** Observed states in which a task still holds its node (mirrors node-info.ts). */
 const HOLDING = new Set(['new', 'pending', 'assigned', 'accepted', 'preparing', 'starting', 'running']);
+/** Desired states of tasks that need a node: services' (running) and jobs' (run to complete). */
+const WANTS_A_NODE = new Set(['running', 'complete']);
 
 export class Scheduler {
   private readonly store: Store;
@@ -154,7 +156,7 @@ export class Scheduler {
     if (event.kind === 'node') return this.hasUnplaced;
     if (event.kind !== 'task') return false;
     const task = event.object;
-    if (event.action !== 'delete' && task.DesiredState === 'running' && isPendingUnassigned(task)) return true;
+    if (event.action !== 'delete' && WANTS_A_NODE.has(task.DesiredState) && isPendingUnassigned(task)) return true;
     if (!this.hasUnplaced) return false;
     // Room may have been freed: a task left its node (stopped, deleted, moved).
     const before = event.action === 'create' ? undefined : (event.oldObject ?? event.object);
@@ -202,7 +204,10 @@ export class Scheduler {
   /** One pass: place every pending task against the current state and write the outcome. */
   private async pass(): Promise<void> {
     const nowMs = this.now();
-    const pending = this.store.find('task', { desiredState: 'running', where: isPendingUnassigned });
+    const pending = [
+      ...this.store.find('task', { desiredState: 'running', where: isPendingUnassigned }),
+      ...this.store.find('task', { desiredState: 'complete', where: isPendingUnassigned }),
+    ];
     if (pending.length === 0) {
       this.hasUnplaced = false;
       return;

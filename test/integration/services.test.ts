@@ -57,7 +57,7 @@ before(async () => {
 
 after(async () => {
   try {
-    for (const name of ['spread', 'crash', 'pending', 'everywhere']) await docker('service', 'rm', name).catch(() => undefined);
+    for (const name of ['spread', 'crash', 'pending', 'everywhere', 'rolling', 'job']) await docker('service', 'rm', name).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
   } finally {
     await cluster?.stop();
@@ -195,6 +195,25 @@ test('a global service runs one task per eligible node and follows drains', asyn
   await docker('node', 'update', '--availability', 'active', 'worker-1');
   await eventually('a task back on worker-1', async () => (await running('everywhere')).some((t) => t.NodeID === worker1.nodeId));
   await docker('service', 'rm', 'everywhere');
+});
+
+test('a rolling update replaces tasks in batches; a replicated job runs to completion', async () => {
+  await docker('service', 'create', '--detach', '--name', 'rolling', '--replicas', '4', 'busybox', 'sleep', '600');
+  await eventually('4 running', async () => (await running('rolling')).length === 4);
+  const before = new Set((await running('rolling')).map((t) => t.ID));
+  await docker('service', 'update', '--update-parallelism', '2', '--update-delay', '0s', '--env-add', 'V=2', 'rolling');
+  const after = await running('rolling');
+  assert.equal(after.length, 4);
+  assert.ok(after.every((t) => !before.has(t.ID)), 'every task was replaced');
+  const status = JSON.parse((await docker('service', 'inspect', 'rolling', '--format', '{{json .UpdateStatus}}')).stdout);
+  assert.equal(status.State, 'completed');
+  await docker('service', 'rm', 'rolling');
+
+  await docker('service', 'create', '--detach', '--name', 'job', '--mode', 'replicated-job', '--replicas', '3', 'busybox', 'sh', '-c', 'exit 0');
+  await eventually('3 completions', async () => (await tasks('job')).filter((t) => t.Status.State === 'complete').length === 3);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await tasks('job')).length, 3, 'no more tasks once the job is done');
+  await docker('service', 'rm', 'job');
 });
 
 test('malformed service specs are refused with 400 naming the field', async () => {

@@ -35,7 +35,8 @@ function intent(task: AssignedTask): 'run' | 'prepare' | 'stop' {
   // 'ready' is Swarm's "prepare, do not start" (the store has no such state yet; handled for peers that send it).
   if (task.DesiredState === 'ready') return 'prepare';
   const desired = rank(task.DesiredState);
-  return desired >= 0 && desired <= RUNNING ? 'run' : 'stop';
+  // A job's task is desired 'complete': run it to the end.
+  return (desired >= 0 && desired <= RUNNING) || task.DesiredState === 'complete' ? 'run' : 'stop';
 }
 
 interface ReportDetails {

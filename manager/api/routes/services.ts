@@ -43,6 +43,9 @@ export function renderService(service: Frozen<Service>, insertDefaults: boolean,
     Endpoint: (isRecord(service.Endpoint) ? JSON.parse(JSON.stringify(service.Endpoint)) : { Spec: {} }) as EngineService['Endpoint'],
   };
   if (isRecord(service.UpdateStatus)) rendered.UpdateStatus = JSON.parse(JSON.stringify(service.UpdateStatus)) as EngineService['UpdateStatus'];
+  // Jobs: the iteration the job orchestrator runs (the CLI's job progress reads it).
+  const jobStatus = (service as { JobStatus?: unknown }).JobStatus;
+  if (isRecord(jobStatus)) (rendered as unknown as Record<string, unknown>).JobStatus = JSON.parse(JSON.stringify(jobStatus));
   if (status) rendered.ServiceStatus = status;
   return rendered;
 }
@@ -152,7 +155,13 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
     await store.update((tx) => {
       resolveReferences(tx, spec);
       const endpoint = endpointFor(tx, spec);
-      id = tx.create('service', { Spec: spec as ServiceSpec, Endpoint: endpoint }).ID;
+      const mode = (spec as { Mode?: Record<string, unknown> }).Mode ?? {};
+      // A job's first iteration exists from creation, as in swarmkit: the docker CLI's job
+      // progress reads JobStatus on its first poll.
+      const jobStatus = 'ReplicatedJob' in mode || 'GlobalJob' in mode
+        ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: new Date().toISOString() } }
+        : {};
+      id = tx.create('service', { Spec: spec as ServiceSpec, Endpoint: endpoint, ...jobStatus }).ID;
     });
     const body: ServiceCreateResponse = { ID: id };
     return reply.code(201).send(body);
