@@ -18,7 +18,8 @@ const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10,
 const sizes = values.sizes!.split(',').map(Number);
 
 async function runningCount(node: BerthNode, service: string): Promise<number> {
-  const filters = encodeURIComponent(JSON.stringify({ service: { [service]: true }, 'desired-state': { running: true } }));
+  // Observed state only: scaling down is done when the processes have stopped, not when asked to.
+  const filters = encodeURIComponent(JSON.stringify({ service: { [service]: true } }));
   const res = await api<ApiTask[]>(node.socket, 'GET', `/tasks?filters=${filters}`);
   return res.status === 200 ? res.body.filter((t) => t.Status.State === 'running').length : -1;
 }
