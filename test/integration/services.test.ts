@@ -177,7 +177,7 @@ test('an unsatisfiable constraint stays pending with an explanation', async () =
   }
 });
 
-test('a global service runs one task per eligible node and follows drains', async () => {
+test('a global service runs one task per eligible node, follows drains and a node joining', async () => {
   await docker('service', 'create', '--detach', '--name', 'everywhere', '--mode', 'global', 'busybox', 'sleep', '600');
   const nodes = (await api<{ ID: string; Status: { State: string }; Spec: { Availability: string } }[]>(manager.socket, 'GET', '/nodes')).body
     .filter((n) => n.Status.State === 'ready' && n.Spec.Availability === 'active');
@@ -194,6 +194,20 @@ test('a global service runs one task per eligible node and follows drains', asyn
   });
   await docker('node', 'update', '--availability', 'active', 'worker-1');
   await eventually('a task back on worker-1', async () => (await running('everywhere')).some((t) => t.NodeID === worker1.nodeId));
+
+  // A node that joins later gets its task too.
+  const template = cluster.nodes.find((n) => n.name === 'worker-2')!;
+  const joiner: BerthNode = {
+    ...template, name: 'worker-3', dataDir: join(template.dataDir, '..', 'worker-3'), socket: join(template.dataDir, '..', 'worker-3', 'berth.sock'),
+    clusterAddr: '127.0.0.1:0', child: null, nodeId: '',
+  };
+  cluster.nodes.push(joiner);
+  await cluster.startDaemon(joiner);
+  const swarm = await api<{ JoinTokens: { Worker: string } }>(manager.socket, 'GET', '/swarm');
+  const joined = await api(joiner.socket, 'POST', '/swarm/join', { RemoteAddrs: [manager.clusterAddr], JoinToken: swarm.body.JoinTokens.Worker });
+  assert.equal(joined.status, 200, JSON.stringify(joined.body));
+  joiner.nodeId = (await api<{ Swarm: { NodeID: string } }>(joiner.socket, 'GET', '/info')).body.Swarm.NodeID;
+  await eventually('a task on the new node', async () => (await running('everywhere')).some((t) => t.NodeID === joiner.nodeId));
   await docker('service', 'rm', 'everywhere');
 });
 
