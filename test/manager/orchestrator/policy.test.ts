@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { meetsConstraint, restartPolicyOf, shouldRestart } from '../../../manager/orchestrator/index.js';
 import type { Node } from '../../../manager/store/index.js';
+import { matchConstraint, parseConstraint } from '../../../manager/scheduler/index.js';
 
 const node = {
   ID: 'n1', Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '',
@@ -47,5 +48,13 @@ describe('constraints', () => {
     assert.equal(meetsConstraint(node, 'node.id==n1'), true);
     assert.equal(meetsConstraint(node, 'node.unknown==x'), false);
     assert.equal(meetsConstraint(node, 'garbage'), false);
+  });
+
+  it('judges exactly as the scheduler does (one grammar: values compare case-insensitively)', () => {
+    for (const expression of ['node.labels.zone==A', 'node.labels.zone!=A', 'node.role==MANAGER', 'node.hostname!=HOST1']) {
+      const target = { id: 'n1', hostname: 'host1', role: 'manager', os: 'linux', arch: 'x86_64', labels: { zone: 'a' }, engineLabels: {} };
+      assert.equal(meetsConstraint(node, expression), matchConstraint(parseConstraint(expression), target), expression);
+    }
+    assert.equal(meetsConstraint(node, 'node.labels.zone==A'), true);
   });
 });
