@@ -51,6 +51,8 @@ export class ManagerServices {
   /** The leader-only components that turn services into placed tasks (idle on followers). */
   private controllers: { start(): void; stop(): Promise<void> }[] = [];
   scheduler: Scheduler | null = null;
+  /** Clients to the leaders this manager forwarded writes to, one per address, closed on stop. */
+  private forwardClients = new Map<string, MembershipClient>();
 
   private constructor(
     readonly raft: RaftNode,
@@ -95,7 +97,7 @@ export class ManagerServices {
       leaderAddr = members.find((m) => m.raft_id === leader_raft_id)?.addr ?? options.joinVia;
     }
 
-    const leaderClients = new Map<string, MembershipClient>();
+    const leaderClients = new Map<string, MembershipClient>(); // handed to the instance below, which closes them
     const forward = async (leaderId: number, data: Uint8Array): Promise<{ index: number; term: number }> => {
       const addr = raft.memberList().find((m) => m.id === leaderId)?.address;
       if (!addr) throw Object.assign(new Error('the leader’s address is not known yet'), { code: 'NOT_LEADER', leaderId: 0 });
@@ -144,6 +146,7 @@ export class ManagerServices {
     }));
 
     const services = new ManagerServices(raft, server, storage, store, dispatcher, logger, boundPort);
+    services.forwardClients = leaderClients;
     raft.on('removed', () => { for (const l of services.removedListeners) l(); });
 
     if (options.bootstrap || options.forceNewCluster) await services.waitForLeadership();
@@ -238,6 +241,8 @@ export class ManagerServices {
   async stop(): Promise<void> {
     this.reconciler?.close();
     for (const c of this.controllers) await c.stop();
+    for (const client of this.forwardClients.values()) client.close();
+    this.forwardClients.clear();
     await this.dispatcher.stop();
     await this.raft.stop();
     await new Promise<void>((resolve) => {

@@ -29,7 +29,7 @@ export function requireManager(backend: ClusterBackend): ManagerAccess {
  * proposal to the leader (version checks at apply time keep a follower's slightly stale reads
  * safe). With no leader known the write fails with dockerd's no-leader 503.
  */
-export function requireLeader(backend: ClusterBackend): ManagerAccess {
+export function requireManagerForWrites(backend: ClusterBackend): ManagerAccess {
   const access = requireManager(backend);
   if (!access.store.isLeader && !access.managers.some((m) => m.leader)) {
     throw notLeaderError(access.managers.filter((m) => m.nodeId !== access.local.nodeId));

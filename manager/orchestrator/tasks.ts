@@ -61,9 +61,11 @@ export interface RestartPolicy {
 /** Docker's default restart delay when a RestartPolicy gives none: long enough not to hammer a broken image. */
 export const DEFAULT_RESTART_DELAY_MS = 5000;
 
-const NS_PER_MS = 1_000_000;
+/** Engine API durations are nanoseconds. */
+export const NS_PER_MS = 1_000_000;
 
-function nonNegative(value: unknown, fallback: number): number {
+/** A finite, non-negative number from a loosely typed spec field, else the fallback. */
+export function nonNegative(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 

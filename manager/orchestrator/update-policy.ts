@@ -2,7 +2,7 @@
 // out of date, how a service's UpdateConfig/RollbackConfig read, and which pair of live tasks in
 // one slot is a start-first switch in progress (tolerated, not a duplicate to clean up).
 import type { Frozen, Service, Task, Transaction } from '../store/index.js';
-import { isDesiredLive } from './tasks.js';
+import { NS_PER_MS, isDesiredLive, nonNegative } from './tasks.js';
 
 /** Deep equality of JSON values, ignoring key order and undefined members (as the API's `jsonEqual`). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -44,21 +44,16 @@ export interface UpdatePolicy {
 
 /** Docker's default Monitor: 5 s. */
 export const DEFAULT_UPDATE_MONITOR_MS = 5000;
-const NS_PER_MS = 1_000_000;
-
-function num(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
-}
 
 /** An UpdateConfig or RollbackConfig (Engine API shape, durations in ns) with Docker's defaults. */
 export function updatePolicyOf(config: Frozen<Record<string, unknown>> | undefined): UpdatePolicy {
   const c = (config ?? {}) as Record<string, unknown>;
   return {
-    parallelism: Math.floor(num(c.Parallelism, 1)),
-    delayMs: num(c.Delay, 0) / NS_PER_MS,
+    parallelism: Math.floor(nonNegative(c.Parallelism, 1)),
+    delayMs: nonNegative(c.Delay, 0) / NS_PER_MS,
     failureAction: c.FailureAction === 'continue' || c.FailureAction === 'rollback' ? c.FailureAction : 'pause',
-    monitorMs: c.Monitor === undefined || c.Monitor === null ? DEFAULT_UPDATE_MONITOR_MS : num(c.Monitor, 0) / NS_PER_MS,
-    maxFailureRatio: Math.min(1, num(c.MaxFailureRatio, 0)),
+    monitorMs: c.Monitor === undefined || c.Monitor === null ? DEFAULT_UPDATE_MONITOR_MS : nonNegative(c.Monitor, 0) / NS_PER_MS,
+    maxFailureRatio: Math.min(1, nonNegative(c.MaxFailureRatio, 0)),
     order: c.Order === 'start-first' ? 'start-first' : 'stop-first',
   };
 }

@@ -11,7 +11,7 @@ import type { ClusterBackend, ManagerMemberStatus } from '../backend.js';
 import { matchesLabelFilters, parseFilters } from '../filters.js';
 import type { Filters } from '../filters.js';
 import { nonEmptyString, recordOf } from '../loose-fields.js';
-import { requireLeader, requireManagerForReads } from '../manager-access.js';
+import { requireManagerForWrites, requireManagerForReads } from '../manager-access.js';
 import { BOOLEAN_QUERY_SCHEMA, FILTERS_QUERY_SCHEMA, OBJECT_VERSION_QUERY_SCHEMA, parseObjectVersion, queryBool } from '../query-params.js';
 import { currentCluster, tlsInfoOf } from './swarm.js';
 
@@ -199,7 +199,7 @@ export function registerNodeRoutes(app: FastifyInstance, backend: ClusterBackend
   app.delete<{ Params: { id: string }; Querystring: { force?: string } }>('/nodes/:id', {
     schema: { params: NODE_PARAMS, querystring: { type: 'object', properties: { force: BOOLEAN_QUERY_SCHEMA } } },
   }, async (request, reply) => {
-    const { store, managers } = requireLeader(backend);
+    const { store, managers } = requireManagerForWrites(backend);
     const force = queryBool(request.query.force);
     const members = membersByNode(managers);
     await store.update((tx) => {
@@ -225,7 +225,7 @@ export function registerNodeRoutes(app: FastifyInstance, backend: ClusterBackend
     },
     config: { bodyName: 'Spec' },
   }, async (request, reply) => {
-    const { store, managers } = requireLeader(backend);
+    const { store, managers } = requireManagerForWrites(backend);
     const version = parseObjectVersion('node', request.query.version);
     const body = request.body;
     await store.update((tx) => {

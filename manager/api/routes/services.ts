@@ -13,7 +13,7 @@ import { thaw } from '../../store/index.js';
 import type { Frozen, Node, Service, ServiceSpec, StoreReader, Task, Transaction } from '../../store/index.js';
 import type { ClusterBackend } from '../backend.js';
 import { matchesLabelFilters, parseFilters } from '../filters.js';
-import { requireLeader, requireManagerForReads } from '../manager-access.js';
+import { requireManagerForWrites, requireManagerForReads } from '../manager-access.js';
 import { BOOLEAN_QUERY_SCHEMA, FILTERS_QUERY_SCHEMA, OBJECT_VERSION_QUERY_SCHEMA, parseObjectVersion, queryBool } from '../query-params.js';
 import {
   SERVICE_SPEC_SCHEMA, allocateEndpoint, modeKindOf, normalizeServiceSpec, publishedPortsOf, renderServiceSpec,
@@ -149,7 +149,7 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
   app.post<{ Body: ServiceSpecInput }>('/services/create', {
     schema: { body: SERVICE_SPEC_SCHEMA },
   }, async (request, reply) => {
-    const { store } = requireLeader(backend);
+    const { store } = requireManagerForWrites(backend);
     const spec = normalizeServiceSpec(request.body);
     let id = '';
     await store.update((tx) => {
@@ -191,7 +191,7 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
   app.delete<{ Params: { id: string } }>('/services/:id', {
     schema: { params: SERVICE_PARAMS },
   }, async (request, reply) => {
-    const { store } = requireLeader(backend);
+    const { store } = requireManagerForWrites(backend);
     await store.update((tx) => {
       const service = tx.lookup('service', request.params.id);
       tx.delete('service', service.ID, service.Version.Index);
@@ -214,7 +214,7 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
       body: SERVICE_SPEC_SCHEMA,
     },
   }, async (request) => {
-    const { store } = requireLeader(backend);
+    const { store } = requireManagerForWrites(backend);
     const version = parseObjectVersion('service', request.query.version);
     const rollbackOption = request.query.rollback ?? '';
     if (!['', 'none', 'previous'].includes(rollbackOption)) throw apiError('INVALID_ROLLBACK_OPTION', { value: rollbackOption });

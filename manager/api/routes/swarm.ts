@@ -11,7 +11,7 @@ import type { Cluster, Frozen, StoreReader } from '../../store/index.js';
 import type { ClusterBackend, LocalNodeInfo, ManagerMemberStatus } from '../backend.js';
 import { recordOf, stringOf } from '../loose-fields.js';
 import type { LooseRecord } from '../loose-fields.js';
-import { requireLeader, requireManager, requireManagerForReads } from '../manager-access.js';
+import { requireManagerForWrites, requireManager, requireManagerForReads } from '../manager-access.js';
 import { BOOLEAN_QUERY_SCHEMA, OBJECT_VERSION_QUERY_SCHEMA, parseObjectVersion, queryBool } from '../query-params.js';
 import { SWARM_SPEC_SCHEMA, normalizeSwarmSpec, refuseAutolock, renderSwarmSpec } from '../swarm-spec.js';
 import type { SwarmSpecInput } from '../swarm-spec.js';
@@ -288,7 +288,7 @@ export function registerSwarmRoutes(app: FastifyInstance, backend: ClusterBacken
     },
     config: { bodyName: 'Spec' },
   }, async (request, reply) => {
-    const { store } = requireLeader(backend);
+    const { store } = requireManagerForWrites(backend);
     const version = parseObjectVersion('swarm', request.query.version);
     const spec = normalizeSwarmSpec(request.body, 'Spec');
     const rotateWorker = queryBool(request.query.rotateWorkerToken);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { HOSTNAMES, IDS, call, startApi } from './api-harness.js';
+import { assertSameShape, jsonType } from './json-shape.js';
 
 const RECORDING = new URL('../../../../../shared/reference/engine-api-recording.jsonl', import.meta.url);
 
@@ -66,28 +67,7 @@ function ours(text: string): string {
     .replace(new RegExp(`/nodes/${RECORDED_HOSTNAME}$`), `/nodes/${HOSTNAMES.manager1}`);
 }
 
-function jsonType(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
 
-/**
- * Every path in `expected` exists in `actual` with the same JSON type. A null in the recording
- * is Go's nil and matches anything; arrays compare their first elements.
- */
-function assertSameShape(actual: unknown, expected: unknown, path: string): void {
-  if (expected === null) return;
-  assert.equal(jsonType(actual), jsonType(expected), `${path}: dockerd returned ${jsonType(expected)}, we returned ${jsonType(actual)}`);
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    if (expected.length > 0) {
-      assert.ok(actual.length > 0, `${path}: dockerd returned items, we returned none`);
-      assertSameShape(actual[0], expected[0], `${path}[0]`);
-    }
-  } else if (jsonType(expected) === 'object') {
-    for (const [key, value] of Object.entries(expected as Record<string, unknown>)) {
-      assertSameShape((actual as Record<string, unknown>)[key], value, `${path}.${key}`);
-    }
-  }
-}
 
 function at(value: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], value);

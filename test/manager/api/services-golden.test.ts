@@ -15,6 +15,7 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { IDS, call, startApi } from './api-harness.js';
+import { assertSameShape, jsonType } from './json-shape.js';
 
 const RECORDING = new URL('../../../../../shared/reference/engine-api-recording.jsonl', import.meta.url);
 const RECORDED_NODE_ID = 'zczb4ttv0u9mhmx01v3pjre8o';
@@ -78,23 +79,7 @@ function parseRecorded(text: string): unknown {
   }
 }
 
-function jsonType(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
 
-/** Every path in `expected` exists in `actual` with the same JSON type (null matches anything). */
-function assertSameShape(actual: unknown, expected: unknown, path: string): void {
-  if (expected === null) return;
-  assert.equal(jsonType(actual), jsonType(expected), `${path}: dockerd returned ${jsonType(expected)}, we returned ${jsonType(actual)}`);
-  if (Array.isArray(expected) && Array.isArray(actual)) {
-    if (expected.length > 0) {
-      assert.ok(actual.length > 0, `${path}: dockerd returned items, we returned none`);
-      assertSameShape(actual[0], expected[0], `${path}[0]`);
-    }
-  } else if (jsonType(expected) === 'object') {
-    for (const [key, value] of Object.entries(expected as Json)) assertSameShape((actual as Json)[key], value, `${path}.${key}`);
-  }
-}
 
 /** A recorded service checked against ours: specs exactly, the rest by shape. */
 function compareService(actual: Json | undefined, expected: Json, where: string): void {
