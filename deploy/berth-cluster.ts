@@ -40,6 +40,13 @@ export interface BerthClusterOptions {
   /** Let the daemons outlive this process (their own process group). */
   detached?: boolean;
   logLevel?: string;
+  /**
+   * `berth daemon --runtime`. Default 'process' here (not the daemon's 'auto'), so tests written
+   * for host processes behave the same whether or not a Docker engine runs on the machine.
+   */
+  runtime?: 'process' | 'docker' | 'auto';
+  /** `berth daemon --docker-host` for a node (e.g. each node's own dockerd); default the host's dockerd. */
+  dockerHostFor?: (node: BerthNode) => string | undefined;
 }
 
 /** A tiny Engine API client over a daemon's unix socket. */
@@ -142,6 +149,9 @@ export class LocalBerthCluster {
   async startDaemon(n: BerthNode): Promise<void> {
     const args = [BERTH, 'daemon', '--data-dir', n.dataDir, '-H', `unix://${n.socket}`, '--hostname', n.name,
       '--log-level', this.options.logLevel ?? 'warn'];
+    args.push('--runtime', this.options.runtime ?? 'process');
+    const dockerHost = this.options.dockerHostFor?.(n);
+    if (dockerHost) args.push('--docker-host', dockerHost);
     const [cmd, argv] = n.netns
       ? ['ip', ['netns', 'exec', n.netns, process.execPath, ...args]]
       : [process.execPath, args];

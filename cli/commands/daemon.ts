@@ -22,6 +22,9 @@ export interface DaemonFlags {
   insecureTcp?: boolean;
   logLevel: DaemonOptions['logLevel'];
   hostname?: string;
+  runtime: DaemonOptions['runtime'];
+  dockerHost?: string;
+  label?: string[];
 }
 
 export type RunDaemon = (options: DaemonOptions) => Promise<void>;
@@ -39,6 +42,10 @@ export function daemonCommand(run: RunDaemon = startDaemon): Command {
     .option('--insecure-tcp', 'allow tcp:// listeners without TLS (for tests on loopback only)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--hostname <name>', 'the hostname this node reports (to run several daemons on one machine)')
+    .addOption(new Option('--runtime <name>', 'what runs tasks: docker (containers), process (host processes), or auto (docker when an engine answers)')
+      .choices(['auto', 'docker', 'process']).default('auto'))
+    .option('--docker-host <url>', 'the Docker engine to run containers with (default $DOCKER_HOST, else unix:///var/run/docker.sock)')
+    .option('--label <key=value>', 'an engine label this node reports, for placement constraints (repeatable)', collect)
     .action(async (flags: DaemonFlags, cmd: Command) => {
       // With positional options, `berth -H x daemon` sets the client's address, not a listener.
       if (cmd.parent?.getOptionValue('host') !== undefined) {
@@ -65,6 +72,15 @@ export function daemonOptions(flags: DaemonFlags): DaemonOptions {
     );
   }
   if (flags.hostname !== undefined && flags.hostname.trim() === '') throw new Error('--hostname must not be empty');
+  if (flags.dockerHost !== undefined && !/^(unix|tcp):\/\/./.test(flags.dockerHost)) {
+    throw new Error(`--docker-host ${JSON.stringify(flags.dockerHost)}: expected unix:///path or tcp://host:port`);
+  }
+  const labels: Record<string, string> = {};
+  for (const label of flags.label ?? []) {
+    const eq = label.indexOf('=');
+    if (eq <= 0) throw new Error(`--label ${JSON.stringify(label)}: expected key=value`);
+    labels[label.slice(0, eq)] = label.slice(eq + 1);
+  }
   return {
     // Absolute, so the daemon's idea of it does not depend on where it was started from.
     dataDir: resolve(flags.dataDir),
@@ -73,6 +89,9 @@ export function daemonOptions(flags: DaemonFlags): DaemonOptions {
     insecureTcp: Boolean(flags.insecureTcp),
     logLevel: flags.logLevel,
     ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
+    runtime: flags.runtime ?? 'auto',
+    ...(flags.dockerHost !== undefined ? { dockerHost: flags.dockerHost } : {}),
+    labels,
   };
 }
 

@@ -769,6 +769,29 @@ export function serviceCommand(): Command {
       if (!opts.detach) await wait(client, ref, opts);
     });
 
+  // Swarm has only `service update --force`; this says what is meant and keeps the spec as it is.
+  service
+    .command('restart')
+    .description('Restart every task of a service, batch by batch as its UpdateConfig says (a forced rolling update)')
+    .argument('<service>', 'service ID, name, or ID prefix')
+    .option('-d, --detach', 'exit immediately instead of waiting for the restart to finish')
+    .option('-q, --quiet', 'suppress progress output')
+    .addOption(timeoutOption())
+    .action(async (ref: string, opts: { detach?: boolean; quiet?: boolean; timeout: number }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const svc = await client.get<Service>(`/services/${encodeURIComponent(ref)}`, { insertDefaults: 'false' });
+      const spec = svc.Spec;
+      spec.TaskTemplate ??= {};
+      spec.TaskTemplate.ForceUpdate = (spec.TaskTemplate.ForceUpdate ?? 0) + 1;
+      const res = await client.post<{ Warnings?: string[] | null }>(`/services/${encodeURIComponent(svc.ID)}/update`, spec, {
+        registryAuthFrom: 'spec',
+        version: String(svc.Version.Index),
+      });
+      printWarnings(res?.Warnings);
+      process.stdout.write(`${ref}\n`);
+      if (!opts.detach) await wait(client, ref, opts);
+    });
+
   service
     .command('rm')
     .alias('remove')

@@ -21,6 +21,7 @@ import { JoinTokenFormatError, generateJoinToken, loadNodeIdentity, parseNodeCer
 import type { SwarmInitRequest, SwarmJoinRequest } from '../../shared/engine-types.js';
 import { Agent } from '../../worker/agent/agent.js';
 import { ProcessExecutor } from '../../worker/executor/process/process-executor.js';
+import type { Executor } from '../../worker/executor/executor.js';
 import { describeNode } from '../../worker/node-description.js';
 import { listenApi, type ApiListener } from './api-listeners.js';
 import { ManagerServices, nodeIdOfRaftMember } from './manager-services.js';
@@ -50,7 +51,9 @@ export class BerthDaemon implements ClusterBackend {
   private manager: ManagerServices | null = null;
   private agent: Agent | null = null;
   /** One per daemon, kept across agent restarts and role changes so running tasks are never restarted. */
-  private executor: ProcessExecutor | null = null;
+  private executor: Executor | null = null;
+  /** What runs tasks here, decided once at start (--runtime auto asks the Docker engine). */
+  private runtime: 'docker' | 'process' = 'process';
   private renewal: RenewalHandle | null = null;
   private listeners: ApiListener[] = [];
   private errorMessage = '';
@@ -63,6 +66,7 @@ export class BerthDaemon implements ClusterBackend {
     mkdirSync(this.options.dataDir, { recursive: true, mode: 0o700 });
     this.state = loadNodeState(this.options.dataDir);
     const identity = await loadNodeIdentity(this.certDir());
+    this.runtime = await this.chooseRuntime();
     if (this.state && identity) {
       try {
         this.provider = new NodeCertificateProvider(identity);
@@ -306,19 +310,29 @@ export class BerthDaemon implements ClusterBackend {
     this.startRenewal();
   }
 
+  private async chooseRuntime(): Promise<'docker' | 'process'> {
+    if (this.options.runtime === 'docker') throw new Error('the docker runtime is not built in yet: use --runtime process');
+    this.logger.info({ runtime: 'process' }, 'tasks run as host processes');
+    return 'process';
+  }
+
+  private createExecutor(nodeId: string): Executor {
+    return new ProcessExecutor({
+      stateDir: join(this.options.dataDir, 'executor', 'process'), nodeId, hostname: this.options.hostname, labels: this.options.labels,
+    });
+  }
+
   private startAgent(): void {
     const s = this.state!;
     const managers = this.manager ? [s.advertiseAddr] : s.managers;
-    this.executor ??= new ProcessExecutor({
-      stateDir: join(this.options.dataDir, 'executor', 'process'), nodeId: s.nodeId, hostname: this.options.hostname,
-    });
+    this.executor ??= this.createExecutor(s.nodeId);
     this.agent = new Agent({
       nodeId: s.nodeId,
       executor: this.executor,
       managers: managers.map((addr) => ({ addr })),
       credentials: clusterClientCredentials(this.provider!),
       channelOptions: MANAGER_CHANNEL_OPTIONS,
-      description: describeNode({ hostname: this.options.hostname }),
+      description: describeNode({ hostname: this.options.hostname, labels: this.options.labels }),
       advertiseAddr: hostOf(s.advertiseAddr),
       logger: this.logger,
       onRoleChanged: (role) => void this.serialized(() => this.changeRole(role)).catch((err: Error) => {

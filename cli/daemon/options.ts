@@ -21,6 +21,15 @@ export interface DaemonOptions {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Overrides the hostname the node reports (tests run several daemons on one machine). */
   hostname?: string;
+  /**
+   * What runs this node's tasks: docker (containers through dockerd), process (host processes),
+   * or auto: docker when a Docker engine answers at dockerHost, else process.
+   */
+  runtime: 'auto' | 'docker' | 'process';
+  /** The Docker engine to use: unix:///path or tcp://host:port; default DOCKER_HOST, else unix:///var/run/docker.sock. */
+  dockerHost?: string;
+  /** Engine labels this node reports (Description.Engine.Labels), as `dockerd --label k=v`. */
+  labels: Record<string, string>;
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth';

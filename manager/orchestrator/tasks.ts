@@ -92,10 +92,17 @@ export type TaskPlace = { slot: number } | { nodeId: string };
 export function newTask(service: Frozen<Service>, place: TaskPlace, nowMs: number): NewObject<'task'> {
   const timestamp = new Date(nowMs).toISOString();
   const spec = thaw((service.Spec.TaskTemplate ?? {}) as Frozen<Record<string, unknown>>) as Record<string, unknown>;
+  // Copied as SwarmKit copies them: the worker names containers after the service and binds its
+  // host-mode ports, without looking the service up.
+  const annotations = {
+    ServiceAnnotations: thaw({ Name: service.Spec.Name, ...(service.Spec.Labels ? { Labels: service.Spec.Labels } : {}) }),
+    ...(service.Endpoint ? { Endpoint: thaw(service.Endpoint as Frozen<Record<string, unknown>>) as Record<string, unknown> } : {}),
+  };
   if ('slot' in place) {
     return {
       Name: `${service.Spec.Name}.${place.slot}`,
       ServiceID: service.ID,
+      ...annotations,
       Slot: place.slot,
       Spec: spec,
       DesiredState: 'running',
@@ -105,6 +112,7 @@ export function newTask(service: Frozen<Service>, place: TaskPlace, nowMs: numbe
   return {
     Name: `${service.Spec.Name}.${place.nodeId}`,
     ServiceID: service.ID,
+    ...annotations,
     NodeID: place.nodeId,
     Spec: spec,
     DesiredState: 'running',

@@ -21,12 +21,14 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
- * The task runs the service's current TaskTemplate (ForceUpdate included). The same rule as the
- * API's `_up-to-date` filter (`isTaskUpToDate` in manager/api/service-spec.ts; the endpoint part
- * of that rule is left out here: Berth's orchestrators never record an Endpoint on a task).
+ * The task runs the service's current TaskTemplate (ForceUpdate included) and, if it carries an
+ * Endpoint, the current EndpointSpec (a changed host-mode port needs a new container). The same
+ * rule as the API's `_up-to-date` filter (`isTaskUpToDate` in manager/api/service-spec.ts).
  */
 export function isTaskUpToDate(task: Frozen<Task>, service: Frozen<Service>): boolean {
-  return jsonEqual(task.Spec ?? {}, service.Spec.TaskTemplate ?? {});
+  if (!jsonEqual(task.Spec ?? {}, service.Spec.TaskTemplate ?? {})) return false;
+  const endpointSpec = (task.Endpoint as { Spec?: unknown } | undefined)?.Spec;
+  return endpointSpec === undefined || jsonEqual(endpointSpec, service.Spec.EndpointSpec ?? {});
 }
 
 export type FailureAction = 'pause' | 'continue' | 'rollback';

@@ -83,6 +83,10 @@ export interface Task extends ObjectMeta {
   DesiredState: TaskState;
   Status: TaskStatus;
   NetworksAttachments?: Record<string, unknown>[];
+  /** The service's name and labels when the task was made (SwarmKit's Task.ServiceAnnotations): workers name containers after it. */
+  ServiceAnnotations?: { Name: string; Labels?: Labels };
+  /** The service's Endpoint when the task was made: its host-mode published ports are bound on the task's node. */
+  Endpoint?: Record<string, unknown>;
   AssignedGenericResources?: Record<string, unknown>[];
   JobIteration?: Version;
 }

@@ -59,6 +59,8 @@ test('defaults: the local socket, /var/lib/berth, log level info, no TLS', async
     hosts: ['unix:///run/berth/berth.sock'],
     insecureTcp: false,
     logLevel: 'info',
+    runtime: 'auto',
+    labels: {},
   });
 });
 
@@ -73,7 +75,25 @@ test('repeated -H, a relative --data-dir, --hostname and --log-level', async () 
     insecureTcp: true,
     logLevel: 'debug',
     hostname: 'node-2',
+    runtime: 'auto',
+    labels: {},
   });
+});
+
+test('--runtime, --docker-host and repeated --label; bad values are refused naming the flag', async () => {
+  const options = await parse(['--runtime', 'docker', '--docker-host', 'unix:///run/d.sock', '--label', 'zone=a', '--label', 'disk=ssd']) as DaemonOptions;
+  assert.equal(options.runtime, 'docker');
+  assert.equal(options.dockerHost, 'unix:///run/d.sock');
+  assert.deepEqual(options.labels, { zone: 'a', disk: 'ssd' });
+  for (const [args, message] of [
+    [['--runtime', 'lxc'], /--runtime <name>' argument 'lxc' is invalid/],
+    [['--docker-host', '/run/d.sock'], /--docker-host "\/run\/d.sock": expected unix:\/\/\/path or tcp:\/\/host:port/],
+    [['--label', 'novalue'], /--label "novalue": expected key=value/],
+  ] as const) {
+    const { code, stderr } = await berth(['daemon', ...args]);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
 });
 
 test('TLS: all three files and --tlsverify give verified TLS; a tcp:// address without a port gets 2376', async () => {

@@ -19,6 +19,7 @@ import {
   SERVICE_SPEC_SCHEMA, allocateEndpoint, modeKindOf, normalizeServiceSpec, publishedPortsOf, renderServiceSpec,
 } from '../service-spec.js';
 import type { ServiceSpecInput } from '../service-spec.js';
+import { REGISTRY_AUTH_HEADER, headerValue, hideRegistryAuth, registryAuthOf, setRegistryAuth } from '../registry-auth.js';
 
 /** The filters dockerd's `GET /services` accepts. */
 const SERVICE_FILTERS = ['id', 'label', 'mode', 'name', 'runtime'] as const;
@@ -32,14 +33,20 @@ function isRecord(value: unknown): value is Loose {
 // ---- conversion ----
 
 /** A stored service in dockerd's shape. */
+/** A rendered spec (already a copy) without its registry credentials. */
+function withoutRegistryAuth<S extends { TaskTemplate?: unknown }>(spec: S): S {
+  hideRegistryAuth(spec.TaskTemplate);
+  return spec;
+}
+
 export function renderService(service: Frozen<Service>, insertDefaults: boolean, status?: EngineServiceStatus): EngineService {
   const rendered: EngineService = {
     ID: service.ID,
     Version: { Index: service.Version.Index },
     CreatedAt: service.CreatedAt,
     UpdatedAt: service.UpdatedAt,
-    Spec: renderServiceSpec(service.Spec, insertDefaults),
-    ...(service.PreviousSpec ? { PreviousSpec: renderServiceSpec(service.PreviousSpec, false) } : {}),
+    Spec: withoutRegistryAuth(renderServiceSpec(service.Spec, insertDefaults)),
+    ...(service.PreviousSpec ? { PreviousSpec: withoutRegistryAuth(renderServiceSpec(service.PreviousSpec, false)) } : {}),
     Endpoint: (isRecord(service.Endpoint) ? JSON.parse(JSON.stringify(service.Endpoint)) : { Spec: {} }) as EngineService['Endpoint'],
   };
   if (isRecord(service.UpdateStatus)) rendered.UpdateStatus = JSON.parse(JSON.stringify(service.UpdateStatus)) as EngineService['UpdateStatus'];
@@ -151,6 +158,7 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
   }, async (request, reply) => {
     const { store } = requireManagerForWrites(backend);
     const spec = normalizeServiceSpec(request.body);
+    setRegistryAuth(spec, headerValue(request.headers[REGISTRY_AUTH_HEADER]));
     let id = '';
     await store.update((tx) => {
       resolveReferences(tx, spec);
@@ -236,6 +244,9 @@ export function registerServiceRoutes(app: FastifyInstance, backend: ClusterBack
         if (requested.Name !== service.Spec.Name) throw apiError('SERVICE_RENAME');
         if (modeKindOf(requested.Mode) !== modeKindOf(service.Spec.Mode)) throw apiError('SERVICE_MODE_CHANGE');
         resolveReferences(tx, requested);
+        // Credentials sent with the update, else those of the spec named by registryAuthFrom (dockerd's rule).
+        const source = request.query.registryAuthFrom === 'previous-spec' ? service.PreviousSpec : service.Spec;
+        setRegistryAuth(requested, headerValue(request.headers[REGISTRY_AUTH_HEADER]) ?? registryAuthOf(source));
         next.PreviousSpec = thaw(service.Spec) as ServiceSpec;
         next.Spec = requested as ServiceSpec;
         // A new update: the updater reports on it from scratch.

@@ -10,6 +10,16 @@ import { requireManagerForReads } from '../manager-access.js';
 import { FILTERS_QUERY_SCHEMA } from '../query-params.js';
 import { buildNodeInfos, placementVerdicts } from '../../scheduler/index.js';
 import { isTaskUpToDate } from '../service-spec.js';
+import { hideRegistryAuth } from '../registry-auth.js';
+
+/** A task as the API shows it: registry credentials in its spec are never shown. */
+function renderTask(task: Frozen<Task>): unknown {
+  const container = (task.Spec as { ContainerSpec?: { PullOptions?: unknown } } | undefined)?.ContainerSpec;
+  if (container?.PullOptions === undefined) return task;
+  const copy = JSON.parse(JSON.stringify(task)) as { Spec?: unknown };
+  hideRegistryAuth(copy.Spec);
+  return copy;
+}
 
 /** The filters dockerd's `GET /tasks` accepts. */
 const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state', '_up-to-date'] as const;
@@ -68,7 +78,7 @@ export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend
     const candidates = services !== undefined && services.length === 1
       ? resolve('service')(services[0]).flatMap((serviceId) => store.find('task', { serviceId }))
       : store.find('task');
-    return candidates.filter(matches);
+    return candidates.filter(matches).map(renderTask);
   });
 
   // Berth's own: why each node can or cannot take this task (Swarm users ask; Swarm does not tell).
@@ -82,6 +92,6 @@ export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend
 
   app.get<{ Params: { id: string } }>('/tasks/:id', async (request) => {
     const { store } = await requireManagerForReads(backend);
-    return store.lookup('task', request.params.id);
+    return renderTask(store.lookup('task', request.params.id));
   });
 }

@@ -442,6 +442,31 @@ describe('POST /services/{id}/update', () => {
   });
 });
 
+describe('registry credentials (X-Registry-Auth)', () => {
+  const AUTH = Buffer.from(JSON.stringify({ username: 'u', password: 'secret-pw' })).toString('base64url');
+
+  it('keeps them in the task template for the pulling node, never shows them, and carries them across updates', async () => {
+    const { app, store } = await startApi();
+    const res = await call(app, { method: 'POST', url: '/v1.41/services/create', body: minimal('private'), headers: { 'X-Registry-Auth': AUTH } });
+    assert.equal(res.statusCode, 201, res.body);
+    const id = (res.json() as { ID: string }).ID;
+    const kept = stored(store, id).Spec.TaskTemplate as { ContainerSpec: { PullOptions?: { RegistryAuth?: string } } };
+    assert.equal(kept.ContainerSpec.PullOptions?.RegistryAuth, AUTH);
+    const shown = await inspect(app, 'private');
+    assert.ok(!JSON.stringify(shown).includes(AUTH), 'inspect does not show the credentials');
+    assert.equal(shown.Spec.TaskTemplate.ContainerSpec.PullOptions, undefined);
+
+    // An update without the header keeps them (registryAuthFrom=spec, the CLI's default).
+    const scaled = { ...shown.Spec, Mode: { Replicated: { Replicas: 2 } } };
+    const updated = await call(app, { method: 'POST', url: `/v1.41/services/${id}/update?version=${shown.Version.Index}&registryAuthFrom=spec`, body: scaled });
+    assert.equal(updated.statusCode, 200, updated.body);
+    const after = stored(store, id);
+    assert.equal((after.Spec.TaskTemplate as any).ContainerSpec.PullOptions.RegistryAuth, AUTH);
+    const again = await inspect(app, 'private');
+    assert.ok(!JSON.stringify(again).includes(AUTH), 'neither Spec nor PreviousSpec shows them');
+  });
+});
+
 describe('DELETE /services/{id}', () => {
   it('removes the service with 200 and no body; 404 for an unknown one', async () => {
     const { app, store } = await startApi();
