@@ -99,6 +99,16 @@ export interface TaskRuntimeStatus {
   /** The executor has been asked to stop the task. */
   stopRequested: boolean;
   exit?: ExitInfo;
+  /** Host-mode published ports as bound once the task runs (the host port the engine chose when the spec left it 0); docker only. */
+  ports?: PublishedHostPort[];
+}
+
+/** One host-mode published port of a running task, in the Engine API's PortConfig spelling. */
+export interface PublishedHostPort {
+  Protocol: string;
+  TargetPort: number;
+  PublishedPort: number;
+  PublishMode: 'host';
 }
 
 export type LogStream = 'stdout' | 'stderr';
@@ -227,6 +237,18 @@ export const EXECUTOR_ERRORS = {
   NOT_STARTED: template<{ taskId: string }>(null, (p) => `task ${p.taskId} was never started`),
   REMOVED: template<{ taskId: string }>(null, (p) => `task ${p.taskId} has been removed`),
   STATE_CORRUPT: template<{ path: string; reason: string }>(null, (p) => `executor state ${p.path} is unreadable: ${p.reason}`),
+  // The Docker executor's (docker/): the engine's own sentence is kept, as Swarm shows it in Status.Err.
+  /** The image is not on the engine and pulling it failed; the pull's reason follows (registry credentials never appear). */
+  IMAGE_NOT_FOUND: template<{ image: string; reason: string }>('rejected', (p) => `No such image: ${p.image} (pull failed: ${p.reason})`),
+  /** The engine refused to create the container (a bind source that does not exist, an invalid option): its message as is. */
+  CONTAINER_CREATE_FAILED: template<{ reason: string }>('rejected', (p) => p.reason),
+  /** SwarmKit's exitError with its ErrContainerUnhealthy cause: the container was stopped because its healthcheck failed. */
+  CONTAINER_UNHEALTHY: template<{ exitCode: number | null }>('failed',
+    (p) => (p.exitCode ? `task: non-zero exit (${p.exitCode}): dockerexec: unhealthy container` : 'dockerexec: unhealthy container')),
+  /** No answer from dockerd (socket missing, connection refused, timeout). */
+  ENGINE_UNAVAILABLE: template<{ host: string; reason: string }>(null, (p) => `cannot connect to the Docker engine at ${p.host}: ${p.reason}`),
+  /** The engine answered an operation on an existing task with an error; the task's state is unchanged. */
+  ENGINE_ERROR: template<{ operation: string; reason: string }>(null, (p) => `docker ${p.operation} failed: ${p.reason}`),
 } as const;
 
 export type ExecutorErrorCode = keyof typeof EXECUTOR_ERRORS;
