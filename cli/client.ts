@@ -50,7 +50,7 @@ export class EngineClient {
 
   constructor(
     readonly address: HostAddress,
-    tls: https.AgentOptions | undefined,
+    private readonly tls: https.AgentOptions | undefined,
   ) {
     // One kept-alive connection serves every request of a command (join-token makes five), so a
     // TLS handshake is paid once. Node unrefs idle kept-alive sockets, so they never hold the
@@ -79,6 +79,34 @@ export class EngineClient {
       return (isJson(res.contentType) ? JSON.parse(res.body) : res.body) as T;
     }
     throw this.errorFrom(res, url);
+  }
+
+  /**
+   * A GET whose response is a stream (logs): resolves with the response once its headers arrive,
+   * for the caller to read and to destroy when done; an error status rejects as request() does.
+   */
+  async stream(path: string, query?: Query): Promise<http.IncomingMessage> {
+    const version = await this.apiVersion();
+    const url = `/v${version}${path}${encodeQuery(query)}`;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const target = this.address.kind === 'unix' ? { socketPath: this.address.path } : { host: this.address.host, port: this.address.port };
+      const headers: http.OutgoingHttpHeaders = { 'User-Agent': `berth-cli/${CLIENT_VERSION} (${process.platform})` };
+      // Its own connection: a following stream must not hold the kept-alive one other requests share.
+      const options = { ...target, method: 'GET', path: url, headers };
+      const req = this.tls ? https.request({ ...options, agent: new https.Agent(this.tls) }, resolve) : http.request({ ...options, agent: false }, resolve);
+      req.on('error', (err) => reject(this.connectError(err as NodeJS.ErrnoException, 'GET', url)));
+      req.end();
+    });
+    if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) return res;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const apiVersion = res.headers['api-version'];
+    throw this.errorFrom({
+      status: res.statusCode ?? 0,
+      contentType: res.headers['content-type'] ?? '',
+      apiVersion: Array.isArray(apiVersion) ? apiVersion[0] : apiVersion,
+      body: Buffer.concat(chunks).toString('utf8'),
+    }, url);
   }
 
   /**

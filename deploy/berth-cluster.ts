@@ -189,6 +189,7 @@ export class LocalBerthCluster {
     // Tasks outlive their daemons by design (a restarted agent re-adopts them); a test cluster
     // going away takes them along: every process group its executors recorded, if still theirs.
     for (const n of this.nodes) killRecordedTasks(join(n.dataDir, 'executor', 'process'));
+    if (this.options.runtime === 'docker') for (const n of this.nodes) removeNodeContainers(n.nodeId, this.options.dockerHostFor?.(n));
     for (const n of this.nodes) if (n.netns) execQuiet('ip', ['netns', 'del', n.netns]);
     if (this.bridge) execQuiet('ip', ['link', 'del', this.bridge]);
   }
@@ -216,6 +217,17 @@ export function killRecordedTasks(stateDir: string): void {
       if (state.process && liveness(state.process) === 'alive') process.kill(-state.process.pgid, 'SIGKILL');
     } catch { /* unreadable or already gone */ }
   }
+}
+
+/** Force-removes the containers a node's Docker executor made (found by Swarm's node label). */
+export function removeNodeContainers(nodeId: string, dockerHost?: string): void {
+  if (!nodeId) return;
+  const env = { ...process.env, ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}) };
+  try {
+    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=com.docker.swarm.node.id=${nodeId}`], { env, encoding: 'utf8' })
+      .split('\n').filter(Boolean);
+    if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { env, stdio: 'ignore' });
+  } catch { /* no engine there, or already gone */ }
 }
 
 function createBridge(name: string): string {

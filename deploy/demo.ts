@@ -1,7 +1,8 @@
 // npm start: a local Berth cluster of real daemons — three managers and two workers on loopback —
-// shown with the berth CLI, running a replicated service (5 tasks, process executor); then the
-// leader is killed with SIGKILL and another manager takes over with the service intact; then
-// everything is stopped. `--keep` leaves the cluster running until Ctrl-C.
+// shown with the berth CLI, running a replicated service of 5 tasks: real containers when a
+// Docker engine answers here (the busybox test image is built if missing, see test-image.sh),
+// host processes otherwise; then the leader is killed with SIGKILL and another manager takes over
+// with the service intact; then everything is stopped. `--keep` leaves the cluster running until Ctrl-C.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -17,10 +18,30 @@ function berth(socket: string, ...args: string[]): string {
   return execFileSync(process.execPath, [BERTH, '-H', `unix://${socket}`, ...args], { encoding: 'utf8' });
 }
 
+const IMAGE = 'berth-test/busybox:latest';
+
+/** Whether the host's Docker engine answers; if so, makes sure the demo's image is there. */
+function dockerReady(): boolean {
+  try {
+    execFileSync('docker', ['version'], { stdio: 'ignore', timeout: 5000 });
+  } catch {
+    return false;
+  }
+  try {
+    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  } catch {
+    console.log(`building ${IMAGE} from this host's busybox (deploy/test-image.sh)`);
+    execFileSync(fileURLToPath(new URL('../../deploy/test-image.sh', import.meta.url)), [IMAGE], { stdio: 'inherit' });
+  }
+  return true;
+}
+
+const containers = dockerReady();
 const baseDir = mkdtempSync(join(tmpdir(), 'berth-demo-'));
 console.log(`starting 5 berth daemons (data in ${baseDir}) and forming a cluster: 3 managers, 2 workers`);
+console.log(containers ? 'tasks run as Docker containers (a Docker engine answers here)' : 'tasks run as host processes (no Docker engine here)');
 const started = Date.now();
-const cluster = await LocalBerthCluster.start({ managers: 3, workers: 2, baseDir });
+const cluster = await LocalBerthCluster.start({ managers: 3, workers: 2, baseDir, runtime: containers ? 'docker' : 'process' });
 try {
   for (let i = 0; i < 100; i++) {
     const nodes = (await api<{ Status: { State: string } }[]>(cluster.nodes[0].socket, 'GET', '/nodes')).body;
@@ -32,11 +53,19 @@ try {
   console.log(`\n$ berth -H unix://${cluster.nodes[0].socket} node ls`);
   process.stdout.write(berth(cluster.nodes[0].socket, 'node', 'ls'));
 
-  // A replicated service; with no container engine here, the process executor runs each task.
-  console.log('\n$ berth service create --name sleeper --replicas 5 busybox sleep 3600');
-  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'create', '--name', 'sleeper', '--replicas', '5', 'busybox', 'sleep', '3600'));
+  // A replicated service: web servers in containers, or (no engine) sleeping host processes.
+  const serviceArgs = containers
+    ? ['--name', 'sleeper', '--replicas', '5', '--publish', 'mode=host,target=8080', IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/www']
+    : ['--name', 'sleeper', '--replicas', '5', 'busybox', 'sleep', '3600'];
+  console.log(`\n$ berth service create ${serviceArgs.join(' ')}`);
+  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'create', ...serviceArgs));
   console.log('\n$ berth service ps sleeper');
   process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'ps', 'sleeper'));
+  if (containers) {
+    console.log('\n$ docker ps --filter label=com.docker.swarm.service.name=sleeper');
+    process.stdout.write(execFileSync('docker', ['ps', '--filter', 'label=com.docker.swarm.service.name=sleeper',
+      '--format', 'table {{.ID}}\t{{.Names}}\t{{.Status}}\t{{.Ports}}'], { encoding: 'utf8' }));
+  }
 
   const leader = cluster.nodes[0];
   const killedAt = Date.now();

@@ -12,6 +12,10 @@ import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { protoDir } from './proto.js';
 import type { NodeDescription } from '../worker/node-description.js';
+import type { LogSubscriptionMessage, WireLogOptions } from './log-protocol.js';
+import { logOptionsFromWire, logOptionsToWire } from './log-protocol.js';
+
+export type { LogSubscriptionMessage } from './log-protocol.js';
 
 /** Where the schema lives relative to the repository root (the same from dist/ and from source). */
 
@@ -36,6 +40,14 @@ export interface RegisterMessage {
   addr: string;
 }
 
+/** A published port as Docker shows it in a task's Status.PortStatus.Ports. */
+export interface PortStatus {
+  Protocol: string;
+  TargetPort: number;
+  PublishedPort: number;
+  PublishMode: 'host';
+}
+
 /**
  * One observed task state change (proto TaskStatusUpdate). `state` is a task state name; the
  * receiver checks it, as it checks that the task is the sender's.
@@ -55,6 +67,8 @@ export interface TaskStatusUpdate {
   runtimeId: string;
   /** ContainerStatus.PID; 0 when none. */
   pid: number;
+  /** Status.PortStatus.Ports: host-mode ports bound for the task (with 'running'); absent when none. */
+  ports?: PortStatus[];
 }
 
 /**
@@ -98,6 +112,7 @@ export type DispatcherMessage =
   | { kind: 'managersChanged'; managersChanged: { managers: ManagerInfo[] } }
   | { kind: 'roleChanged'; roleChanged: { role: 'manager' | 'worker' } }
   | { kind: 'assignments'; assignments: AssignmentsMessage }
+  | { kind: 'logSubscription'; logSubscription: LogSubscriptionMessage }
   /** A kind added by a newer dispatcher; ignored. */
   | { kind: 'unrecognized' };
 
@@ -116,9 +131,10 @@ interface WireDescription {
   hostname: string; os: string; arch: string; nanoCpus: number; memoryBytes: number;
   engineVersion: string; engineLabels: Record<string, string>;
 }
+interface WirePortStatus { protocol: string; targetPort: number; publishedPort: number; publishMode: string }
 interface WireTaskStatusUpdate {
   taskId: string; state: string; message: string; err: string; exitCode: number; hasExitCode: boolean;
-  timestampMs: number; runtimeId: string; pid: number;
+  timestampMs: number; runtimeId: string; pid: number; ports: WirePortStatus[];
 }
 interface WireAgentMessage {
   message?: string;
@@ -132,6 +148,7 @@ interface WireDispatcherMessage {
   managersChanged?: { managers: WireManager[] };
   roleChanged?: { role: string };
   assignments?: { full: boolean; tasks: { id: string; task: Uint8Array }[]; removed: string[] };
+  logSubscription?: { id: string; taskIds: string[]; options: WireLogOptions | null; close: boolean };
 }
 
 const EMPTY_DESCRIPTION: NodeDescription = {
@@ -155,15 +172,22 @@ function taskStatusToWire(u: TaskStatusUpdate): WireTaskStatusUpdate {
     taskId: u.taskId, state: u.state, message: u.message, err: u.err,
     exitCode: u.exitCode ?? 0, hasExitCode: u.exitCode !== null,
     timestampMs: u.timestampMs, runtimeId: u.runtimeId, pid: u.pid,
+    ports: (u.ports ?? []).map((p) => ({ protocol: p.Protocol, targetPort: p.TargetPort, publishedPort: p.PublishedPort, publishMode: p.PublishMode })),
   };
 }
 
 function taskStatusFromWire(w: WireTaskStatusUpdate): TaskStatusUpdate {
-  return {
+  const update: TaskStatusUpdate = {
     taskId: w.taskId, state: w.state, message: w.message, err: w.err,
     exitCode: w.hasExitCode ? w.exitCode : null,
     timestampMs: w.timestampMs, runtimeId: w.runtimeId, pid: w.pid,
   };
+  // Only host-mode ports belong to a task (an older or newer peer's other modes are not ours to show).
+  const ports = w.ports.filter((p) => p.publishMode === 'host').map((p): PortStatus => ({
+    Protocol: p.protocol, TargetPort: p.targetPort, PublishedPort: p.publishedPort, PublishMode: 'host',
+  }));
+  if (ports.length > 0) update.ports = ports;
+  return update;
 }
 
 /** Throws when the bytes are not a JSON task object carrying `id`. */
@@ -222,6 +246,12 @@ export function encodeDispatcherMessage(message: DispatcherMessage): Buffer {
       },
     })).finish());
   }
+  if (message.kind === 'logSubscription') {
+    const l = message.logSubscription;
+    return toBuffer(DispatcherMessageWire.encode(DispatcherMessageWire.fromObject({
+      logSubscription: { id: l.id, taskIds: l.taskIds, options: logOptionsToWire(l.options), close: l.close },
+    })).finish());
+  }
   const { kind, ...body } = message;
   return toBuffer(DispatcherMessageWire.encode(DispatcherMessageWire.fromObject(body)).finish());
 }
@@ -249,6 +279,13 @@ export function decodeDispatcherMessage(bytes: Uint8Array): DispatcherMessage {
       return {
         kind: 'assignments',
         assignments: { full: a.full, tasks: a.tasks.map((t) => assignedTaskFromWire(t.id, t.task)), removed: [...a.removed] },
+      };
+    }
+    case 'logSubscription': {
+      const l = w.logSubscription!;
+      return {
+        kind: 'logSubscription',
+        logSubscription: { id: l.id, taskIds: [...l.taskIds], options: logOptionsFromWire(l.options), close: l.close },
       };
     }
     default:

@@ -30,6 +30,7 @@ import {
 import { printTasks } from '../tasks.js';
 import type { Task } from '../engine-types.js';
 import { selfNodeId } from './node.js';
+import { logsCommand } from './service-logs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Engine API shapes (only what berth reads or writes; everything else passes through untouched).
@@ -568,6 +569,8 @@ export function serviceCommand(): Command {
     process.stdout.write(`${created.ID}\n`);
     if (!flags.detach) await wait(client, created.ID, flags);
   });
+
+  service.addCommand(logsCommand());
 
   service
     .command('ls')

@@ -19,9 +19,12 @@ import { Store, newObjectId } from '../../manager/store/index.js';
 import { apiError } from '../../shared/errors.js';
 import { JoinTokenFormatError, generateJoinToken, loadNodeIdentity, parseNodeCertificate, saveNodeIdentity } from '../../shared/pki/index.js';
 import type { SwarmInitRequest, SwarmJoinRequest } from '../../shared/engine-types.js';
+import type { LogRecord, SubscribeLogsRequest } from '../../shared/log-protocol.js';
 import { Agent } from '../../worker/agent/agent.js';
 import { ProcessExecutor } from '../../worker/executor/process/process-executor.js';
 import type { Executor } from '../../worker/executor/executor.js';
+import { DockerExecutor, describeEngine, dockerAvailable } from '../../worker/executor/docker/docker-executor.js';
+import type { NodeDescription } from '../../worker/node-description.js';
 import { describeNode } from '../../worker/node-description.js';
 import { listenApi, type ApiListener } from './api-listeners.js';
 import { ManagerServices, nodeIdOfRaftMember } from './manager-services.js';
@@ -54,13 +57,17 @@ export class BerthDaemon implements ClusterBackend {
   private executor: Executor | null = null;
   /** What runs tasks here, decided once at start (--runtime auto asks the Docker engine). */
   private runtime: 'docker' | 'process' = 'process';
+  /** What this node reports (Description): the host's, or the Docker engine's when containers run here. */
+  private node: NodeDescription;
   private renewal: RenewalHandle | null = null;
   private listeners: ApiListener[] = [];
   private errorMessage = '';
   /** Serializes init/join/leave/role changes: one cluster transition at a time. */
   private transition: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: DaemonOptions, private readonly logger: pino.Logger) {}
+  constructor(private readonly options: DaemonOptions, private readonly logger: pino.Logger) {
+    this.node = describeNode({ hostname: options.hostname, labels: options.labels });
+  }
 
   async start(): Promise<void> {
     mkdirSync(this.options.dataDir, { recursive: true, mode: 0o700 });
@@ -240,11 +247,16 @@ export class BerthDaemon implements ClusterBackend {
   }
 
   systemInfo(): SystemInfo {
-    const d = describeNode({ hostname: this.options.hostname });
+    const d = this.node;
     return {
       name: d.hostname, ncpu: d.nanoCpus / 1e9, memTotal: d.memoryBytes, kernelVersion: os.release(),
-      operatingSystem: `${os.type()} ${os.release()}`, osType: 'linux', architecture: d.arch, labels: [],
+      operatingSystem: `${os.type()} ${os.release()}`, osType: 'linux', architecture: d.arch, labels: Object.entries(d.engineLabels).map(([k, v]) => `${k}=${v}`),
     };
+  }
+
+  logs(request: SubscribeLogsRequest, signal: AbortSignal): Promise<AsyncIterable<LogRecord[]>> {
+    if (!this.manager) return Promise.reject(apiError('MANAGER_NOT_READY'));
+    return this.manager.logs(request, signal);
   }
 
   // ---------------------------------------------------------------- components
@@ -310,16 +322,33 @@ export class BerthDaemon implements ClusterBackend {
     this.startRenewal();
   }
 
+  /**
+   * Containers when asked, or (auto) when a Docker engine answers; host processes otherwise. With
+   * containers, the node reports the engine's CPUs, memory, version and labels, as Swarm does.
+   */
   private async chooseRuntime(): Promise<'docker' | 'process'> {
-    if (this.options.runtime === 'docker') throw new Error('the docker runtime is not built in yet: use --runtime process');
-    this.logger.info({ runtime: 'process' }, 'tasks run as host processes');
-    return 'process';
+    const { runtime, dockerHost, hostname, labels } = this.options;
+    const useDocker = runtime === 'docker' || (runtime === 'auto' && await dockerAvailable(dockerHost));
+    if (!useDocker) {
+      this.logger.info({ runtime: 'process' }, 'tasks run as host processes');
+      return 'process';
+    }
+    try {
+      const { runtime: _, ...description } = await describeEngine({ dockerHost, hostname, labels });
+      this.node = description;
+    } catch (err) {
+      throw new Error(`--runtime docker: ${(err as Error).message}`);
+    }
+    this.logger.info({ runtime: 'docker', engine: this.node.engineVersion, dockerHost: dockerHost ?? process.env.DOCKER_HOST }, 'tasks run as Docker containers');
+    return 'docker';
   }
 
   private createExecutor(nodeId: string): Executor {
-    return new ProcessExecutor({
-      stateDir: join(this.options.dataDir, 'executor', 'process'), nodeId, hostname: this.options.hostname, labels: this.options.labels,
-    });
+    const { dataDir, hostname, labels, dockerHost } = this.options;
+    if (this.runtime === 'docker') {
+      return new DockerExecutor({ nodeId, hostname, labels, dockerHost, logger: this.logger.child({ component: 'executor' }) });
+    }
+    return new ProcessExecutor({ stateDir: join(dataDir, 'executor', 'process'), nodeId, hostname, labels });
   }
 
   private startAgent(): void {
@@ -332,7 +361,7 @@ export class BerthDaemon implements ClusterBackend {
       managers: managers.map((addr) => ({ addr })),
       credentials: clusterClientCredentials(this.provider!),
       channelOptions: MANAGER_CHANNEL_OPTIONS,
-      description: describeNode({ hostname: this.options.hostname, labels: this.options.labels }),
+      description: this.node,
       advertiseAddr: hostOf(s.advertiseAddr),
       logger: this.logger,
       onRoleChanged: (role) => void this.serialized(() => this.changeRole(role)).catch((err: Error) => {
@@ -407,7 +436,7 @@ export class BerthDaemon implements ClusterBackend {
   }
 
   private description(): Record<string, unknown> {
-    const d = describeNode({ hostname: this.options.hostname });
+    const d = this.node;
     return {
       Hostname: d.hostname,
       Platform: { Architecture: d.arch, OS: d.os },

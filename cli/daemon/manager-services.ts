@@ -1,7 +1,8 @@
 // Everything a manager runs beside its worker agent, on ONE cluster port (mutual TLS, certificates
 // from the cluster CA): raft (manager certificates only), the CA (joining nodes too), the
-// dispatcher (every member) and raft membership (managers only). Also the role reconciler that
-// turns a node demoted in the store into a raft removal.
+// dispatcher (every member), the log broker (nodes publish, managers subscribe) and raft
+// membership (managers only). Also the role reconciler that turns a node demoted in the store into
+// a raft removal.
 
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -10,6 +11,8 @@ import {
   MANAGER_CHANNEL_OPTIONS, NodeCAServer, NodeCertificateProvider, clusterClientCredentials, clusterServerCredentials, peerIdentity, requireRole,
 } from '../../manager/ca/index.js';
 import { Dispatcher } from '../../manager/dispatcher/dispatcher.js';
+import { LeaderLogClient } from '../../manager/logbroker/leader-client.js';
+import { LogBroker } from '../../manager/logbroker/log-broker.js';
 import { MembershipClient, membershipImplementation, membershipService } from '../../manager/membership/membership-service.js';
 import { GrpcTransport } from '../../manager/raft/grpc-transport.js';
 import { LevelStorage } from '../../manager/raft/level-storage.js';
@@ -19,6 +22,7 @@ import {
 } from '../../manager/orchestrator/index.js';
 import { Scheduler } from '../../manager/scheduler/index.js';
 import { Store, thaw } from '../../manager/store/index.js';
+import type { LogRecord, SubscribeLogsRequest } from '../../shared/log-protocol.js';
 import type { NodeState } from './node-state.js';
 
 /** Raft ticks of 100 ms, election after 10: the library's defaults (see manager/raft/README.md). */
@@ -53,6 +57,8 @@ export class ManagerServices {
   scheduler: Scheduler | null = null;
   /** Clients to the leaders this manager forwarded writes to, one per address, closed on stop. */
   private forwardClients = new Map<string, MembershipClient>();
+  private logBroker: LogBroker | null = null;
+  private leaderLogs: LeaderLogClient | null = null;
 
   private constructor(
     readonly raft: RaftNode,
@@ -139,6 +145,25 @@ export class ManagerServices {
     const { definition, implementation } = dispatcher.service();
     server.addService(definition, implementation);
 
+    // Logs: the leader asks nodes over their sessions on its dispatcher; followers forward.
+    const leaderLogs = new LeaderLogClient(clusterClientCredentials(provider), MANAGER_CHANNEL_OPTIONS);
+    const logBroker = new LogBroker({
+      store, logger, leader: leaderLogs,
+      isLeader: () => raft.isLeader,
+      leaderAddr: () => raft.leaderAddress,
+      sessions: {
+        send: (nodeId, logSubscription) => dispatcher.sendToNode(nodeId, { kind: 'logSubscription', logSubscription }),
+        connected: (nodeId) => dispatcher.hasSession(nodeId),
+      },
+      identify: (call) => {
+        const peer = peerIdentity(call, provider);
+        return peer && { nodeId: peer.nodeId, role: peer.role };
+      },
+    });
+    dispatcher.onSessionChange((nodeId, connected) => logBroker.nodeSessionChanged(nodeId, connected));
+    const logService = logBroker.service();
+    server.addService(logService.definition, logService.implementation);
+
     server.addService(membershipService.definition, membershipImplementation({
       raft: () => raft,
       authorize: managersOnly,
@@ -147,6 +172,8 @@ export class ManagerServices {
 
     const services = new ManagerServices(raft, server, storage, store, dispatcher, logger, boundPort);
     services.forwardClients = leaderClients;
+    services.logBroker = logBroker;
+    services.leaderLogs = leaderLogs;
     raft.on('removed', () => { for (const l of services.removedListeners) l(); });
 
     if (options.bootstrap || options.forceNewCluster) await services.waitForLeadership();
@@ -169,6 +196,11 @@ export class ManagerServices {
     ];
     for (const c of services.controllers) c.start();
     return services;
+  }
+
+  /** Task logs for the API: served by the leader's broker, forwarded there from a follower. */
+  logs(request: SubscribeLogsRequest, signal: AbortSignal): Promise<AsyncIterable<LogRecord[]>> {
+    return this.logBroker!.subscribe(request, signal);
   }
 
   /** Called when this manager has been removed from the raft group (demoted or forced out). */
@@ -243,6 +275,8 @@ export class ManagerServices {
     for (const c of this.controllers) await c.stop();
     for (const client of this.forwardClients.values()) client.close();
     this.forwardClients.clear();
+    this.logBroker?.stop();
+    this.leaderLogs?.close();
     await this.dispatcher.stop();
     await this.raft.stop();
     await new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import { frameworkErrorReply, installErrorReplies } from './error-reply.js';
 import { acceptJsonBodies } from './request-body.js';
 import { DebugRequestLog } from './request-log.js';
 import { addEngineHeaders, setEngineHeaders } from './response-headers.js';
+import { registerLogRoutes } from './routes/logs.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerSwarmRoutes } from './routes/swarm.js';
@@ -66,5 +67,6 @@ export function buildApiServer({ backend, logger, bodyLimit = DEFAULT_BODY_LIMIT
   registerNodeRoutes(app, backend);
   registerTaskRoutes(app, backend);
   registerServiceRoutes(app, backend);
+  registerLogRoutes(app, backend);
   return app;
 }

@@ -3,6 +3,7 @@
 // a daemon outside any swarm, and tests drive it with a small fake.
 import type { Store } from '../store/index.js';
 import type { LocalNodeState, NodeRole, SwarmInitRequest, SwarmJoinRequest } from '../../shared/engine-types.js';
+import type { LogRecord, SubscribeLogsRequest } from '../../shared/log-protocol.js';
 
 export type { SwarmInitRequest, SwarmJoinRequest } from '../../shared/engine-types.js';
 
@@ -78,4 +79,11 @@ export interface ClusterBackend {
   /** A new join token for the current root CA (`SWMTKN-1-…`), for swarm update's rotate flags. */
   newJoinToken(): string;
   systemInfo(): SystemInfo;
+  /**
+   * Task logs through the leader's log broker (manager/logbroker), on managers. Resolves once the
+   * subscription is in place (or rejects with an ApiError); the lines then come in batches,
+   * each task's in order, until a request that does not follow is complete or `signal` aborts.
+   * Absent where logs are not served (the API refuses with NOT_SUPPORTED).
+   */
+  logs?(request: SubscribeLogsRequest, signal: AbortSignal): Promise<AsyncIterable<LogRecord[]>>;
 }

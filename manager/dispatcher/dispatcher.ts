@@ -20,13 +20,18 @@
 // changed, and every ASSIGNMENT_BATCH_MS each marked node with a session gets what changed in its
 // set. Status reports from agents are queued and written every STATUS_BATCH_MS in one store
 // transaction (task-status.ts), only to the reporting node's own tasks and only forward.
+//
+// Other messages for a node (log subscriptions, from manager/logbroker) go out on its session
+// through sendToNode(); onSessionChange() tells their senders when a node's session comes
+// (acknowledged, its full assignments sent) and goes. The daemon wires the two together: the
+// dispatcher does not know what it carries.
 
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import type { Store } from '../store/index.js';
 import { NotFoundError, NotLeaderError } from '../store/index.js';
 import type { Subscription } from '../store/index.js';
-import type { ManagerInfo, RegisterMessage, TaskStatusUpdate } from '../../shared/session-protocol.js';
+import type { DispatcherMessage, ManagerInfo, RegisterMessage, TaskStatusUpdate } from '../../shared/session-protocol.js';
 import { DISPATCHER_SERVICE, decodeAgentMessage } from '../../shared/session-protocol.js';
 import { AgentSession } from './agent-session.js';
 import type { NodeIdentity, SessionCall } from './agent-session.js';
@@ -74,6 +79,9 @@ export interface DispatcherOptions {
   clock?: DispatcherClock;
 }
 
+/** Told when a node's session is acknowledged (true) and when it ends (false). */
+export type SessionListener = (nodeId: string, connected: boolean) => void;
+
 /** What the daemon hands to grpc.Server.addService. */
 export interface DispatcherService {
   definition: grpc.ServiceDefinition;
@@ -112,6 +120,7 @@ export class Dispatcher {
   private managersKey = '';
   private markingDown = false;
   private stopped = false;
+  private readonly sessionListeners = new Set<SessionListener>();
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -133,6 +142,29 @@ export class Dispatcher {
       definition: DISPATCHER_SERVICE,
       implementation: { session: (call: SessionCall) => this.openSession(call) },
     };
+  }
+
+  /**
+   * Sends `message` on the node's acknowledged session, after everything sent on it before;
+   * false when the node has no session here (not connected, or this manager is not leading).
+   */
+  sendToNode(nodeId: string, message: DispatcherMessage): boolean {
+    const session = this.byNode.get(nodeId);
+    if (this.stopped || !this.leading || !session?.acknowledged || session.isEnded) return false;
+    session.send(message);
+    return true;
+  }
+
+  /** Whether the node has an acknowledged session here. */
+  hasSession(nodeId: string): boolean {
+    const session = this.byNode.get(nodeId);
+    return !this.stopped && this.leading && Boolean(session?.acknowledged) && !session!.isEnded;
+  }
+
+  /** Calls `listener` whenever a node's session is acknowledged or ends; returns the way to stop. */
+  onSessionChange(listener: SessionListener): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
   }
 
   /** Ends every session (agents move to another manager) and stops marking nodes down. */
@@ -275,6 +307,7 @@ export class Dispatcher {
     const full = session.assignments.full(assignedTasks(this.store, nodeId));
     session.send({ kind: 'assignments', assignments: full });
     this.logger.debug({ node: nodeId, tasks: full.tasks.length }, 'sent the full set of assignments');
+    this.announceSession(nodeId, true);
   }
 
   private heardFrom(session: AgentSession): void {
@@ -304,6 +337,7 @@ export class Dispatcher {
     if (!this.open.delete(session)) return;
     if (this.byNode.get(session.nodeId) !== session) return;
     this.byNode.delete(session.nodeId);
+    if (session.acknowledged) this.announceSession(session.nodeId, false);
     if (broken && this.leading) {
       this.deadlines.shorten(session.nodeId, this.clock.now() + session.heartbeatPeriodMs);
       this.logger.info({ node: session.nodeId, session: session.id }, 'session broke; the node is marked down unless it reconnects within a heartbeat period');
@@ -492,6 +526,16 @@ export class Dispatcher {
       this.markingDown = false;
     });
     this.track(work);
+  }
+
+  private announceSession(nodeId: string, connected: boolean): void {
+    for (const listener of [...this.sessionListeners]) {
+      try {
+        listener(nodeId, connected);
+      } catch (error) {
+        this.logger.error({ node: nodeId, err: describeError(error) }, 'a session listener failed');
+      }
+    }
   }
 
   /** Keeps a background task for stop() to await; a failure here is a bug, logged rather than left unhandled. */

@@ -43,6 +43,8 @@ export class StatusQueue {
     if (!AGENT_STATES.has(update.state)) return false;
     const queued = this.queue.get(update.taskId);
     if (queued && queued.nodeId === nodeId && stateRank(queued.update.state) > stateRank(update.state)) return true;
+    // 'running' carries the task's ports; an end that overtakes it in the queue must not lose them.
+    if (queued && queued.nodeId === nodeId && queued.update.ports && !update.ports) update = { ...update, ports: queued.update.ports };
     this.queue.set(update.taskId, { nodeId, update });
     return true;
   }
@@ -87,10 +89,13 @@ export function nextStatus(task: Frozen<Task>, nodeId: string, update: TaskStatu
   };
   if (update.err) status.Err = update.err;
   else delete status.Err;
+  // Docker's shape: the ports the runtime bound, kept through the states that follow.
+  if (update.ports && update.ports.length > 0) status.PortStatus = { Ports: update.ports.map((p) => ({ ...p })) };
   // The same state again (a resent report, an agent that re-adopted its task) writes only news.
   if (next === current) {
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    if (same(status.Err, task.Status.Err) && same(status.Message, task.Status.Message) && same(status.ContainerStatus, task.Status.ContainerStatus)) return null;
+    if (same(status.Err, task.Status.Err) && same(status.Message, task.Status.Message)
+      && same(status.ContainerStatus, task.Status.ContainerStatus) && same(status.PortStatus, task.Status.PortStatus)) return null;
   }
   return status;
 }

@@ -10,7 +10,9 @@
 // Assignments the dispatcher sends (a full set after every SessionAck, then increments) and sends
 // back every observed state change, batched every STATUS_FLUSH_MS. A new session (a reconnect, a
 // new leader) gets the latest state of every task again, so nothing is lost with a session. On
-// start it adopts what an earlier agent left running before it first connects.
+// start it adopts what an earlier agent left running before it first connects. The dispatcher's
+// LogSubscriptions are served by the log publisher (log-publisher.ts), on PublishLogs calls to the
+// same manager, for as long as the session lasts.
 
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
@@ -18,6 +20,8 @@ import type { NodeDescription } from '../node-description.js';
 import type { Executor } from '../executor/executor.js';
 import type { DispatcherMessage, ManagerInfo, TaskStatusUpdate } from '../../shared/session-protocol.js';
 import { MIN_HEARTBEAT_PERIOD_MS, SESSION_PATH, decodeDispatcherMessage, encodeAgentMessage } from '../../shared/session-protocol.js';
+import { PUBLISH_LOGS_PATH } from '../../shared/log-protocol.js';
+import { LogPublisher } from './log-publisher.js';
 import { TaskReconciler } from './task-reconciler.js';
 
 /**
@@ -138,6 +142,7 @@ export class Agent {
   private wake: (() => void) | null = null;
   private stopped = false;
   private readonly tasks: TaskReconciler | null;
+  private readonly logs: LogPublisher | null;
   /** Status reports not yet sent, the latest per task. */
   private readonly unsent = new Map<string, TaskStatusUpdate>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -156,6 +161,8 @@ export class Agent {
     this.tasks = options.executor
       ? new TaskReconciler({ executor: options.executor, logger: this.logger, onStatus: (update) => this.unsent.set(update.taskId, update) })
       : null;
+    const tasks = this.tasks;
+    this.logs = tasks ? new LogPublisher({ controllerOf: (taskId) => tasks.controllerOf(taskId), logger: this.logger }) : null;
   }
 
   /** Starts connecting; the agent keeps a session open (reconnecting as needed) until stop(). */
@@ -186,6 +193,7 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.tasks?.stop();
+    this.logs?.stopAll();
     clearInterval(this.flushTimer);
     this.wake?.();
     this.call?.cancel();
@@ -261,6 +269,9 @@ export class Agent {
           case 'assignments':
             this.tasks?.assign(message.assignments);
             return;
+          case 'logSubscription':
+            this.logs?.handle(message.logSubscription, (done) => client.makeClientStreamRequest(PUBLISH_LOGS_PATH, passBytes, passBytes, done));
+            return;
           case 'notLeader':
             clearTimeout(registerTimer);
             outcome.redirect = message.notLeader.leaderAddr;
@@ -301,6 +312,8 @@ export class Agent {
       call.on('status', () => {
         clearTimeout(registerTimer);
         clearInterval(heartbeat);
+        // The broker forgets this session's subscriptions too; a new session is asked again.
+        this.logs?.stopAll();
         client.close();
         if (this.call === call) this.call = null;
         if (outcome.redirect === undefined && !this.stopped) failure ??= `${addr} ended the session`;

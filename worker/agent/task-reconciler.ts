@@ -11,7 +11,7 @@
 import pino from 'pino';
 import type { ExecutorTask, ExitInfo, Executor, TaskController } from '../executor/executor.js';
 import { ExecutorError } from '../executor/executor.js';
-import type { AssignedTask, AssignmentsMessage, TaskStatusUpdate } from '../../shared/session-protocol.js';
+import type { AssignedTask, AssignmentsMessage, PortStatus, TaskStatusUpdate } from '../../shared/session-protocol.js';
 
 /** The lifecycle order (manager/store's TASK_STATES; the agent must not import manager/). */
 const TASK_STATES = [
@@ -45,6 +45,7 @@ interface ReportDetails {
   exitCode?: number | null;
   runtimeId?: string;
   pid?: number;
+  ports?: PortStatus[];
 }
 
 class TaskRunner {
@@ -137,7 +138,7 @@ class TaskRunner {
     const status = await controller.status();
     const ids = { runtimeId: status.runtimeId ?? '', pid: status.pid ?? 0 };
     if (status.phase === 'running') {
-      this.report('running', { message: 'started', ...ids });
+      this.report('running', { message: 'started', ...ids, ports: status.ports });
       this.watchExit(controller, ids);
     } else if (status.phase === 'exited' && status.exit) {
       this.reportExit(status.exit, ids);
@@ -191,7 +192,16 @@ class TaskRunner {
       timestampMs: Date.now(),
       runtimeId: details.runtimeId ?? '',
       pid: details.pid ?? 0,
+      ...(details.ports && details.ports.length > 0 ? { ports: details.ports.map((p) => ({ ...p })) } : {}),
     });
+  }
+
+  /** The task's controller, made for its assignment if nothing has needed one yet. */
+  logSource(): TaskController | undefined {
+    if (this.controller) return this.controller;
+    if (!this.task || this.removing) return undefined;
+    this.controller = this.owner.executor.controller(this.task as unknown as ExecutorTask);
+    return this.controller;
   }
 }
 
@@ -257,6 +267,19 @@ export class TaskReconciler {
   /** The latest report of every task held, to resend after a reconnect. */
   statuses(): TaskStatusUpdate[] {
     return [...this.latest.values()];
+  }
+
+  /**
+   * The controller whose logs() serve a task this node holds (one an earlier agent left
+   * included); undefined for a task it does not hold.
+   */
+  controllerOf(taskId: string): TaskController | undefined {
+    try {
+      return this.runners.get(taskId)?.logSource();
+    } catch (error) {
+      this.logger.warn({ task: taskId, err: describeError(error) }, 'no controller for a task\'s logs');
+      return undefined;
+    }
   }
 
   /** The tasks this node holds and their last reported state. */

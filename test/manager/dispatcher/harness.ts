@@ -107,8 +107,24 @@ function shutdown(server: grpc.Server): Promise<void> {
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
 
+/** What a test may add to each manager before its server listens (another service, such as the log broker). */
+export interface ManagerSetup {
+  readonly store: Store;
+  readonly dispatcher: Dispatcher;
+  readonly server: grpc.Server;
+  readonly nodeId: string;
+  readonly isLeader: () => boolean;
+  /** The current leader's address, once every manager listens. */
+  readonly leaderAddr: () => string | undefined;
+}
+
+export interface DispatcherHarnessOptions {
+  /** Called for each manager before it listens; what it returns is called when the harness stops, before the dispatchers. */
+  setupManager?: (manager: ManagerSetup) => (() => void) | void;
+}
+
 /** Starts three managers with dispatchers; everything is stopped after the test `t`. */
-export async function startDispatcherHarness(t: TestContext): Promise<DispatcherHarness> {
+export async function startDispatcherHarness(t: TestContext, options: DispatcherHarnessOptions = {}): Promise<DispatcherHarness> {
   const pki = testPki();
   const cluster = await startStoreCluster();
   const agents: Agent[] = [];
@@ -118,11 +134,13 @@ export async function startDispatcherHarness(t: TestContext): Promise<Dispatcher
   let reportedManagers: ManagerInfo[] | undefined;
   const managerList = (): ManagerInfo[] => reportedManagers ?? managers.map((m) => ({ nodeId: m.nodeId, addr: m.addr }));
 
+  const teardowns: (() => void)[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       await Promise.all(agents.map((a) => a.stop()));
       for (const client of clients) client.close();
+      for (const teardown of teardowns) teardown();
       await Promise.all(managers.map((m) => m.dispatcher.stop()));
       await Promise.all(managers.map((m) => shutdown(m.server)));
       await cluster.stop();
@@ -146,6 +164,10 @@ export async function startDispatcherHarness(t: TestContext): Promise<Dispatcher
     });
     const { definition, implementation } = dispatcher.service();
     server.addService(definition, implementation);
+    const teardown = options.setupManager?.({
+      store, dispatcher, server, nodeId, isLeader: () => raft.isLeader, leaderAddr: () => addrByRaftId.get(raft.leaderId),
+    });
+    if (teardown) teardowns.push(teardown);
     const port = await listen(server, grpc.ServerCredentials.createSsl(pki.ca, [{ cert_chain: identity.cert, private_key: identity.key }], true));
     const addr = `127.0.0.1:${port}`;
     addrByRaftId.set(raft.id, addr);
