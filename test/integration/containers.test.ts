@@ -274,3 +274,23 @@ test('kill -9 and restart of an agent keeps its containers (same IDs, adopted, n
     await docker('swarm', 'update', '--dispatcher-heartbeat', '1s');
   }
 });
+
+test('docker service logs shows each container\'s output, complete and in order, with Swarm\'s prefixes; rm removes the containers', { skip: skip || false }, async () => {
+  // Runs after the adoption test: `talk` has printed for a while, across an agent restart.
+  const list = await running('talk');
+  assert.equal(list.length, 3);
+  const { stdout } = await docker('service', 'logs', '--no-trunc', 'talk');
+  const names = new Map((await api<{ ID: string; Description: { Hostname: string } }[]>(manager.socket, 'GET', '/nodes')).body
+    .map((n) => [n.ID, n.Description.Hostname]));
+  for (const t of list) {
+    const prefix = `talk.${t.Slot}.${t.ID}@${names.get(t.NodeID!)}`;
+    const mine = stdout.split('\n').filter((l) => l.startsWith(`${prefix} `));
+    assert.ok(mine.length >= 3, `lines of ${prefix}`);
+    const numbers = mine.map((l) => Number(/\| line (\d+) from /.exec(l)?.[1]));
+    assert.deepEqual(numbers, numbers.map((_, i) => i + 1), `${prefix}: complete, in order`);
+    // The container's own output: its hostname is its container ID's first 12 digits.
+    assert.ok(mine[0].endsWith(`| line 1 from ${t.Status.ContainerStatus!.ContainerID!.slice(0, 12)}`), mine[0]);
+  }
+  await docker('service', 'rm', 'talk');
+  await eventually('its containers removed', () => runningContainers('talk', true).length === 0);
+});
