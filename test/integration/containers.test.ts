@@ -117,7 +117,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   try {
-    for (const name of ['web', 'roll', 'sick', 'talk']) await docker('service', 'rm', name).catch(() => undefined);
+    for (const name of ['web', 'roll', 'sick', 'talk', 'gone']) await docker('service', 'rm', name).catch(() => undefined);
   } finally {
     await cluster?.stop(); // also force-removes every container its nodes made
     cluster?.remove();
@@ -293,4 +293,41 @@ test('docker service logs shows each container\'s output, complete and in order,
   }
   await docker('service', 'rm', 'talk');
   await eventually('its containers removed', () => runningContainers('talk', true).length === 0);
+});
+
+test('nodes report the engine; a container killed outside Berth is reported and replaced; a restarted agent removes containers no longer assigned', { skip: skip || false }, async () => {
+  const engineVersion = engine('version', '--format', '{{.Server.Version}}').trim();
+  const nodes = (await api<{ ID: string; Description: { Engine: { EngineVersion: string }; Resources: { NanoCPUs: number } } }[]>(
+    manager.socket, 'GET', '/nodes')).body;
+  for (const n of nodes) {
+    assert.equal(n.Description.Engine.EngineVersion, engineVersion, 'the node reports the Docker engine it runs containers with');
+    assert.ok(n.Description.Resources.NanoCPUs >= 1e9);
+  }
+
+  const worker = cluster.nodes[2];
+  await docker('service', 'create', '--detach', '--name', 'gone', '--replicas', '2', '--stop-grace-period', '1s', '--restart-delay', '0s',
+    '--constraint', `node.hostname==${worker.name}`, IMAGE, 'sleep', '600');
+  const [first] = await eventually('2 running', async () => { const l = await running('gone'); return l.length === 2 ? l : undefined; });
+
+  // Killed behind Berth's back: the task fails with the exit code, and a replacement runs.
+  const killedAt = Date.now();
+  engine('kill', first.Status.ContainerStatus!.ContainerID!);
+  const failed = await eventually('the kill reported', async () =>
+    (await tasks('gone')).find((t) => t.ID === first.ID && t.Status.State === 'failed'), 10_000);
+  assert.match(failed.Status.Err ?? '', /non-zero exit \(137\)/);
+  console.log(`a container killed outside Berth was reported failed after ${Date.now() - killedAt} ms`);
+  await eventually('2 running again', async () => (await running('gone')).length === 2);
+
+  // Removed while the worker's agent is down: the next agent removes what it is no longer assigned.
+  await docker('swarm', 'update', '--dispatcher-heartbeat', '5s');
+  await new Promise((r) => setTimeout(r, 1500));
+  try {
+    await cluster.kill(worker, 'SIGKILL');
+    await docker('service', 'rm', 'gone');
+    assert.equal(runningContainers('gone').length, 2, 'the containers outlive their agent');
+    await cluster.startDaemon(worker);
+    await eventually('the new agent removed them', () => runningContainers('gone', true).length === 0, 30_000);
+  } finally {
+    await docker('swarm', 'update', '--dispatcher-heartbeat', '1s');
+  }
 });
