@@ -9,11 +9,15 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { after, test } from 'node:test';
 import Docker from 'dockerode';
-import type { ContainerSpec, ExecutorTask, LogLine, LogOptions, TaskController } from '../../../../worker/executor/executor.js';
+import type { ContainerSpec, ExecutorTask } from '../../../../worker/executor/executor.js';
+
 import type { DockerExecutorOptions } from '../../../../worker/executor/docker/docker-executor.js';
 import { DockerExecutor, dockerAvailable } from '../../../../worker/executor/docker/docker-executor.js';
 import { dockerHostLabel } from '../../../../worker/executor/docker/engine.js';
 import { LABEL_NODE_ID } from '../../../../worker/executor/docker/labels.js';
+
+// The log and polling helpers are the process executor's tests' own: one set for both runtimes.
+export { collect, eventually, lines, sleep } from '../harness.js';
 
 /** Built by deploy/test-image.sh: busybox with every applet in /bin, PATH=/bin, /www/index.html. */
 export const IMAGE = 'berth-test/busybox:latest';
@@ -90,30 +94,6 @@ export function ns(ms: number): number {
   return ms * 1e6;
 }
 
-export async function collect(iterable: AsyncIterable<LogLine>): Promise<LogLine[]> {
-  const lines: LogLine[] = [];
-  for await (const line of iterable) lines.push(line);
-  return lines;
-}
-
-export async function lines(controller: TaskController, options: LogOptions = {}): Promise<string[]> {
-  return (await collect(controller.logs(options))).map((l) => `${l.stream}:${l.line}`);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` until true or `timeoutMs` passes. */
-export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
-
-/** Rejects if `promise` has not settled within `ms`: for "reported quickly" assertions with a generous bound. */
 export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
