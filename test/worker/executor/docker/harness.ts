@@ -10,7 +10,6 @@ import type { TestContext } from 'node:test';
 import { after, test } from 'node:test';
 import Docker from 'dockerode';
 import type { ContainerSpec, ExecutorTask } from '../../../../worker/executor/executor.js';
-
 import type { DockerExecutorOptions } from '../../../../worker/executor/docker/docker-executor.js';
 import { DockerExecutor, dockerAvailable } from '../../../../worker/executor/docker/docker-executor.js';
 import { dockerHostLabel } from '../../../../worker/executor/docker/engine.js';
