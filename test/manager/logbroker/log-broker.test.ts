@@ -4,7 +4,7 @@
 // subscriber on the leader and on a follower; cancelling reaches the node; a node that goes away
 // mid-stream ends its part; the gRPC doors check who calls.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,7 @@ import {
 } from '../../../shared/log-protocol.js';
 import type { LogReadOptions, LogRecord } from '../../../shared/log-protocol.js';
 import { ProcessExecutor } from '../../../worker/executor/process/process-executor.js';
+import { killRecordedTasks } from '../../../deploy/berth-cluster.js';
 import type { DispatcherHarness } from '../dispatcher/harness.js';
 import { identifyByCertificate, logger, startDispatcherHarness, waitFor, waitForSession } from '../dispatcher/harness.js';
 import type { SessionCall } from '../../../manager/dispatcher/dispatcher.js';
@@ -100,15 +101,7 @@ function processExecutor(t: TestContext, nodeId: string): ProcessExecutor {
   const executor = new ProcessExecutor({ stateDir, nodeId });
   t.after(() => {
     executor.close();
-    const tasks = join(stateDir, 'tasks');
-    for (const id of existsSync(tasks) ? readdirSync(tasks) : []) {
-      try {
-        const state = JSON.parse(readFileSync(join(tasks, id, 'state.json'), 'utf8')) as { process?: { pid: number } };
-        if (state.process) process.kill(-state.process.pid, 'SIGKILL');
-      } catch {
-        // no state, or the group is gone
-      }
-    }
+    killRecordedTasks(stateDir); // every process group the executor started, if still its own
     rmSync(stateDir, { recursive: true, force: true });
   });
   return executor;
