@@ -35,11 +35,14 @@ export type FailureAction = 'pause' | 'continue' | 'rollback';
 export type UpdateOrder = 'stop-first' | 'start-first';
 
 export interface UpdatePolicy {
-  /** Slots replaced per batch; 0: all at once. */
+  /** Slots being replaced at once (the width of the sliding window); 0: all at once. */
   parallelism: number;
+  /** Rest after each slot's replacement runs, before that lane takes the next slot. */
   delayMs: number;
   failureAction: FailureAction;
+  /** How long after a replacement starts running its failure still counts; also the final wait. */
   monitorMs: number;
+  /** Failures / slots updated so far above which FailureAction applies. */
   maxFailureRatio: number;
   order: UpdateOrder;
 }

@@ -1,21 +1,26 @@
 // The updater: rolls a replicated or global service's tasks onto its current TaskTemplate when
 // some of its live tasks run an older one (a spec change, a ForceUpdate bump, a rollback).
 //
-// A roll-out ("run") goes batch by batch, Parallelism slots (global: nodes) at a time (0: all):
-//   1. replace: stop-first = the old task becomes desired 'shutdown' and its replacement (same
-//      slot or node, current spec) is created, in one transaction; start-first = only the
+// As SwarmKit's, a roll-out ("run") is a sliding window, not a series of batches: Parallelism
+// *lanes* (0: one per slot, all at once) take the out-of-date slots (global: nodes) in order, and
+// each lane, independently of the others,
+//   1. replaces its slot: stop-first = the old task becomes desired 'shutdown' and its replacement
+//      (same slot or node, current spec) is created, in one transaction; start-first = only the
 //      replacement is created; the old task is shut down, level-triggered, by the first pass that
 //      sees the replacement 'running' (so a slot holds at most one extra task, during the switch);
-//   2. wait until every replacement of the batch runs or ended;
-//   3. monitor the batch for Monitor: a replacement reported failed/rejected counts as a failure;
-//      whenever failures/updated > MaxFailureRatio the FailureAction applies: 'pause' (UpdateStatus
-//      paused; the run stops until the next update), 'continue', or 'rollback' (Spec ← PreviousSpec,
-//      UpdateStatus rollback_started; the next run rolls tasks back with RollbackConfig);
-//   4. wait Delay, then the next batch; with nothing left out of date, UpdateStatus becomes
-//      completed (rollback_completed after a rollback).
+//   2. waits until that replacement runs or ended (start-first: and the old task is shut down),
+//   3. rests Delay, and takes the next slot.
+// Monitor is no wait between slots: a replacement that fails (failed/rejected) before it runs or
+// within Monitor after it started running is a failure (later, it is the restart policy's
+// business). As soon as failures/slots updated so far > MaxFailureRatio, the FailureAction
+// applies: 'pause' (UpdateStatus paused: no more slots), 'continue' (failures are not counted) or
+// 'rollback' (Spec ↔ PreviousSpec, UpdateStatus rollback_started; the next run rolls tasks back
+// with RollbackConfig).
+// With no slot left and every lane idle, the run watches Monitor more, then UpdateStatus becomes
+// completed (rollback_completed after a rollback).
 // UpdateStatus is the store's record of the run ('updating' with StartedAt when a run starts);
-// the run's position (batch, timers, failure count) is in memory, like SwarmKit's: a new leader
-// resumes an 'updating' service from the next batch, and never resumes a paused one (the API
+// the run's position (lanes, timers, failures) is in memory, like SwarmKit's: a new leader
+// resumes an 'updating' service with fresh counts, and never resumes a paused one (the API
 // clears UpdateStatus on every service update, which starts a new run).
 // A failure during a rollback pauses it (rollback_paused) unless its FailureAction is 'continue'.
 // The rolled-back service keeps its Endpoint (the API recomputes it on the next update).
@@ -29,28 +34,30 @@ import { groupBy, hasEnded, isDesiredLive, modeOf, newTask } from './tasks.js';
 import type { UpdatePolicy } from './update-policy.js';
 import { isTaskUpToDate, updatePolicyOf, updateStateOf } from './update-policy.js';
 
-type Phase = 'idle' | 'batch' | 'monitor' | 'delay';
+/** A lane replacing a slot ("3", or a global node ID) with the task `replacement`, or resting Delay after one. */
+type Lane = { slot: string; replacement: string } | { restUntil: number };
 
 interface Run {
   /** The TaskTemplate being rolled out, as JSON: a different one starts a new run. */
   template: string;
   rollback: boolean;
-  phase: Phase;
-  /** The batch in flight: slot ("3") or node ID → the replacement created for it. */
-  batch: Map<string, string>;
-  /** End of the monitor period or of the delay, per phase (ms). */
-  until: number;
+  /** Lanes at work or resting; fewer than Parallelism means a lane is free. */
+  lanes: Lane[];
+  /** Replacements whose end may still count as a failure → when first seen running (null: not yet). */
+  watched: Map<string, number | null>;
+  /** Replacements counted as failures, in order. */
+  failed: string[];
   /** Slots replaced so far in this run. */
   updated: number;
-  /** Replacements seen failing while monitored. */
-  failed: Set<string>;
+  /** End of the final Monitor window, once no slot is left and every lane is idle. */
+  doneAt?: number;
 }
 
 const FAILED: ReadonlySet<string> = new Set(['failed', 'rejected']);
 const PAUSED: ReadonlySet<string> = new Set(['paused', 'rollback_paused']);
 
 function cloneRun(run: Run): Run {
-  return { ...run, batch: new Map(run.batch), failed: new Set(run.failed) };
+  return { ...run, lanes: [...run.lanes], watched: new Map(run.watched), failed: [...run.failed] };
 }
 
 export class Updater extends StoreReconciler {
@@ -127,7 +134,7 @@ export class Updater extends StoreReconciler {
         return { wakeAt: Infinity };
       }
       const rollback = state === 'rollback_started';
-      run = { template, rollback, phase: 'idle', batch: new Map(), until: 0, updated: 0, failed: new Set() };
+      run = { template, rollback, lanes: [], watched: new Map(), failed: [], updated: 0 };
       if (!rollback && state !== 'updating') {
         this.setStatus(tx, service, { State: 'updating', StartedAt: new Date(now).toISOString(), Message: 'update in progress' });
       }
@@ -135,63 +142,72 @@ export class Updater extends StoreReconciler {
     }
     const policy = updatePolicyOf((run.rollback ? service.Spec.RollbackConfig : service.Spec.UpdateConfig) as Frozen<Record<string, unknown>> | undefined);
 
-    // Failures of the monitored batch.
-    if (run.phase === 'batch' || run.phase === 'monitor') {
-      for (const id of run.batch.values()) {
-        const task = tx.get('task', id);
-        if (task && FAILED.has(task.Status?.State)) run.failed.add(id);
-      }
-      if (run.failed.size > 0 && run.updated > 0 && run.failed.size / run.updated > policy.maxFailureRatio && policy.failureAction !== 'continue') {
-        this.fail(tx, service, run, policy, now);
-        return { wakeAt: Infinity };
-      }
-    }
-
-    if (run.phase === 'batch') {
-      const settled = [...run.batch.values()].every((id) => {
-        const task = tx.get('task', id);
-        return !task || !isDesiredLive(task) || task.Status?.State === 'running' || hasEnded(task);
-      });
-      if (!settled) return { run, wakeAt: Infinity };
-      run.phase = 'monitor';
-      run.until = now + policy.monitorMs;
-    }
-    if (run.phase === 'monitor') {
-      if (now < run.until) return { run, wakeAt: run.until };
-      run.phase = 'delay';
-      run.until = now + policy.delayMs;
-      run.batch.clear();
-    }
-    if (run.phase === 'delay') {
-      if (dirty.length === 0) {
-        this.finish(tx, service, run.rollback, now);
-        return { wakeAt: Infinity };
-      }
-      if (now < run.until) return { run, wakeAt: run.until };
-      run.phase = 'idle';
-    }
-    // idle: the next batch.
-    if (dirty.length === 0) {
-      this.finish(tx, service, run.rollback, now);
+    if (this.countFailures(tx, run, policy, now)) {
+      this.fail(tx, service, run, policy, now);
       return { wakeAt: Infinity };
     }
-    const size = policy.parallelism === 0 ? dirty.length : Math.min(policy.parallelism, dirty.length);
+
+    // Lanes whose replacement runs (or ended) rest Delay; rested lanes are free.
+    run.lanes = run.lanes.flatMap((lane): Lane[] => {
+      if ('restUntil' in lane) return lane.restUntil > now ? [lane] : [];
+      const task = tx.get('task', lane.replacement);
+      const settled = !task || !isDesiredLive(task) || task.Status?.State === 'running' || hasEnded(task);
+      if (!settled) return [lane];
+      return policy.delayMs > 0 ? [{ restUntil: now + policy.delayMs }] : [];
+    });
+
+    // Free lanes take the next out-of-date slots.
+    const width = policy.parallelism === 0 ? Number.POSITIVE_INFINITY : policy.parallelism;
+    let taken = 0;
     let more = false;
-    for (const { key, stale } of dirty.slice(0, size)) {
+    while (run.lanes.length < width && taken < dirty.length) {
       if (writer.full) { more = true; break; }
+      const { key, stale } = dirty[taken++];
       if (policy.order === 'stop-first') for (const task of stale) writer.setDesiredState(task, 'shutdown');
       const place = mode.kind === 'replicated' ? { slot: Number(key) } : { nodeId: key };
       const replacement = writer.create(newTask(service, place, now));
-      run.batch.set(key, replacement.ID);
+      run.lanes.push({ slot: key, replacement: replacement.ID });
+      run.watched.set(replacement.ID, null);
       run.updated++;
+      this.logger.debug({ service: service.ID, slot: key, replacement: replacement.ID, order: policy.order, rollback: run.rollback }, 'updating a slot');
     }
-    if (run.batch.size > 0) run.phase = 'batch';
-    this.logger.info({ service: service.ID, slots: [...run.batch.keys()], order: policy.order, rollback: run.rollback }, 'updating a batch');
-    return { run, wakeAt: Infinity, more };
+
+    // Nothing left to replace and every lane idle: Monitor more, then done.
+    if (taken < dirty.length || run.lanes.length > 0) run.doneAt = undefined;
+    else {
+      run.doneAt ??= now + policy.monitorMs;
+      if (now >= run.doneAt) {
+        this.finish(tx, service, run.rollback, now);
+        return { wakeAt: Infinity };
+      }
+    }
+    let wakeAt = run.doneAt ?? Number.POSITIVE_INFINITY;
+    for (const lane of run.lanes) if ('restUntil' in lane) wakeAt = Math.min(wakeAt, lane.restUntil);
+    return { run, wakeAt, more };
   }
 
+  /**
+   * Counts the replacements that failed within Monitor of running (or before running), drops
+   * those past their Monitor, and says whether the failures now call for the FailureAction.
+   */
+  private countFailures(tx: Transaction, run: Run, policy: UpdatePolicy, now: number): boolean {
+    for (const [id, seenRunning] of run.watched) {
+      const task = tx.get('task', id);
+      const state: string = task?.Status?.State ?? '';
+      const since = seenRunning ?? (task && (state === 'running' || hasEnded(task)) ? now : null);
+      if (!task || (hasEnded(task) && !FAILED.has(state))) run.watched.delete(id);
+      else if (FAILED.has(state)) {
+        run.watched.delete(id);
+        if (since !== null && now - since <= policy.monitorMs && policy.failureAction !== 'continue') run.failed.push(id);
+      } else if (since !== null && now - since > policy.monitorMs) run.watched.delete(id);
+      else run.watched.set(id, since);
+    }
+    return run.failed.length > 0 && run.failed.length / run.updated > policy.maxFailureRatio;
+  }
+
+  /** Writes the service's UpdateStatus (on the version this transaction holds now). */
   private setStatus(tx: Transaction, service: Frozen<Service>, status: Record<string, unknown>): void {
-    const next = thaw(service);
+    const next = thaw(tx.get('service', service.ID) ?? service);
     next.UpdateStatus = status;
     tx.update('service', next);
   }
@@ -208,10 +224,10 @@ export class Updater extends StoreReconciler {
   }
 
   private fail(tx: Transaction, service: Frozen<Service>, run: Run, policy: UpdatePolicy, now: number): void {
-    const culprit = [...run.failed][0];
+    const culprit = run.failed[run.failed.length - 1];
     const startedAt = (service.UpdateStatus as { StartedAt?: unknown } | undefined)?.StartedAt;
     if (policy.failureAction === 'rollback' && !run.rollback && service.PreviousSpec) {
-      const next = thaw(service);
+      const next = thaw(tx.get('service', service.ID) ?? service);
       next.Spec = thaw(service.PreviousSpec) as ServiceSpec;
       next.PreviousSpec = thaw(service.Spec) as ServiceSpec;
       next.UpdateStatus = {
@@ -220,7 +236,7 @@ export class Updater extends StoreReconciler {
         Message: `update rolled back due to failure or early termination of task ${culprit}`,
       };
       tx.update('service', next);
-      this.logger.warn({ service: service.ID, failed: run.failed.size, updated: run.updated }, 'update failed; rolling back');
+      this.logger.warn({ service: service.ID, failed: run.failed.length, updated: run.updated }, 'update failed; rolling back');
       return;
     }
     this.setStatus(tx, service, {
@@ -228,6 +244,6 @@ export class Updater extends StoreReconciler {
       ...(startedAt !== undefined ? { StartedAt: startedAt } : {}),
       Message: `${run.rollback ? 'rollback' : 'update'} paused due to failure or early termination of task ${culprit}`,
     });
-    this.logger.warn({ service: service.ID, failed: run.failed.size, updated: run.updated }, 'update failed; paused');
+    this.logger.warn({ service: service.ID, failed: run.failed.length, updated: run.updated }, 'update failed; paused');
   }
 }
