@@ -189,7 +189,9 @@ export class LocalBerthCluster {
     // Tasks outlive their daemons by design (a restarted agent re-adopts them); a test cluster
     // going away takes them along: every process group its executors recorded, if still theirs.
     for (const n of this.nodes) killRecordedTasks(join(n.dataDir, 'executor', 'process'));
-    if (this.options.runtime === 'docker') for (const n of this.nodes) removeNodeContainers(n.nodeId, this.options.dockerHostFor?.(n));
+    if ((this.options.runtime ?? 'process') !== 'process') {
+      for (const n of this.nodes) removeNodeContainers(n.nodeId, this.options.dockerHostFor?.(n));
+    }
     for (const n of this.nodes) if (n.netns) execQuiet('ip', ['netns', 'del', n.netns]);
     if (this.bridge) execQuiet('ip', ['link', 'del', this.bridge]);
   }
@@ -201,6 +203,8 @@ export class LocalBerthCluster {
       netns: this.nodes.map((n) => n.netns).filter(Boolean),
       bridge: this.bridge,
       baseDir: this.options.baseDir,
+      runtime: this.options.runtime ?? 'process',
+      nodeIds: this.nodes.map((n) => n.nodeId).filter(Boolean),
     }));
   }
 
