@@ -58,22 +58,23 @@ export class EngineClient {
     this.agent = tls ? new https.Agent({ ...tls, keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
-  get<T>(path: string, query?: Query): Promise<T> {
-    return this.request<T>('GET', path, query);
+  /** `headers`: extra request headers (X-Registry-Auth for `--with-registry-auth`). */
+  get<T>(path: string, query?: Query, headers?: http.OutgoingHttpHeaders): Promise<T> {
+    return this.request<T>('GET', path, query, undefined, headers);
   }
 
-  post<T>(path: string, body?: unknown, query?: Query): Promise<T> {
-    return this.request<T>('POST', path, query, body);
+  post<T>(path: string, body?: unknown, query?: Query, headers?: http.OutgoingHttpHeaders): Promise<T> {
+    return this.request<T>('POST', path, query, body, headers);
   }
 
   delete<T>(path: string, query?: Query): Promise<T> {
     return this.request<T>('DELETE', path, query);
   }
 
-  async request<T>(method: string, path: string, query?: Query, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, query?: Query, body?: unknown, headers?: http.OutgoingHttpHeaders): Promise<T> {
     const version = await this.apiVersion();
     const url = `/v${version}${path}${encodeQuery(query)}`;
-    const res = await this.send(method, url, body === undefined ? undefined : `${JSON.stringify(body)}\n`);
+    const res = await this.send(method, url, body === undefined ? undefined : `${JSON.stringify(body)}\n`, headers);
     if (res.status >= 200 && res.status < 300) {
       if (res.body === '') return undefined as T;
       return (isJson(res.contentType) ? JSON.parse(res.body) : res.body) as T;
@@ -123,12 +124,12 @@ export class EngineClient {
     return this.version;
   }
 
-  private send(method: string, path: string, body?: string): Promise<RawResponse> {
+  private send(method: string, path: string, body?: string, extraHeaders?: http.OutgoingHttpHeaders): Promise<RawResponse> {
     const target =
       this.address.kind === 'unix'
         ? { socketPath: this.address.path }
         : { host: this.address.host, port: this.address.port };
-    const headers: http.OutgoingHttpHeaders = { 'User-Agent': `berth-cli/${CLIENT_VERSION} (${process.platform})` };
+    const headers: http.OutgoingHttpHeaders = { 'User-Agent': `berth-cli/${CLIENT_VERSION} (${process.platform})`, ...extraHeaders };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);

@@ -4,13 +4,14 @@
 // read the stored spec and post it back whole at the version read. Without -d, create, update,
 // scale and rollback wait for convergence (../progress.ts).
 
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, type EngineClient } from '../client.js';
+import { Command, Option } from 'commander';
+import { ApiError, type EngineClient, type Query } from '../client.js';
 import { AlreadyReported, describeError, isNotFound } from '../errors.js';
 import { bytesSize, humanDuration, json, naturalCompare, shortId, table } from '../format.js';
 import { clientOf, collect, encodeFilters, filterOption, formatOption, type OutputFormat } from '../options.js';
 import { waitOnService } from '../progress.js';
 import {
+  effectiveCapabilities,
   formatGoDuration,
   imageWithoutDigest,
   kvMap,
@@ -18,14 +19,26 @@ import {
   parseEnv,
   parseFloat32,
   parseGoDuration,
+  parseInt64,
   parseLabel,
   parseMemory,
+  parseMount,
   parsePlacementPref,
+  parsePositiveDuration,
   parsePublish,
   parseUint,
+  parseUlimit,
+  readEnvFile,
+  registryAuthFor,
+  sortedKeys,
+  splitShellWords,
   tagImage,
+  ulimitList,
+  updateCapabilities,
+  type Mount,
   type PlacementPreference,
   type PortConfig,
+  type Ulimit,
 } from '../service-flags.js';
 import { printTasks } from '../tasks.js';
 import type { Task } from '../engine-types.js';
@@ -53,6 +66,16 @@ interface UpdateConfig {
   Order?: string;
 }
 
+/** container.HealthConfig: Test ["CMD-SHELL", cmd] or ["NONE"], durations in nanoseconds. */
+interface HealthConfig {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
 interface ContainerSpec {
   Image?: string;
   Labels?: Record<string, string> | null;
@@ -62,12 +85,55 @@ interface ContainerSpec {
   Env?: string[] | null;
   Dir?: string;
   User?: string;
+  Groups?: string[] | null;
   Init?: boolean | null;
   StopSignal?: string;
+  TTY?: boolean;
   ReadOnly?: boolean;
+  Mounts?: Mount[] | null;
   StopGracePeriod?: number;
+  Healthcheck?: HealthConfig | null;
+  Sysctls?: Record<string, string> | null;
+  CapabilityAdd?: string[] | null;
+  CapabilityDrop?: string[] | null;
+  Ulimits?: Ulimit[] | null;
   [key: string]: unknown;
 }
+
+/**
+ * swarm.ContainerSpec's fields in Go's order, and whether Go writes each when empty (pointers
+ * are written whenever set, even to false, 0 or {}; everything else is omitempty).
+ */
+const CONTAINER_SPEC_FIELDS: [string, 'pointer' | 'omitempty'][] = [
+  ['Image', 'omitempty'],
+  ['Labels', 'omitempty'],
+  ['Command', 'omitempty'],
+  ['Args', 'omitempty'],
+  ['Hostname', 'omitempty'],
+  ['Env', 'omitempty'],
+  ['Dir', 'omitempty'],
+  ['User', 'omitempty'],
+  ['Groups', 'omitempty'],
+  ['Privileges', 'pointer'],
+  ['Init', 'pointer'],
+  ['StopSignal', 'omitempty'],
+  ['TTY', 'omitempty'],
+  ['OpenStdin', 'omitempty'],
+  ['ReadOnly', 'omitempty'],
+  ['Mounts', 'omitempty'],
+  ['StopGracePeriod', 'pointer'],
+  ['Healthcheck', 'pointer'],
+  ['Hosts', 'omitempty'],
+  ['DNSConfig', 'pointer'],
+  ['Secrets', 'omitempty'],
+  ['Configs', 'omitempty'],
+  ['Isolation', 'omitempty'],
+  ['Sysctls', 'omitempty'],
+  ['CapabilityAdd', 'omitempty'],
+  ['CapabilityDrop', 'omitempty'],
+  ['Ulimits', 'omitempty'],
+  ['OomScoreAdj', 'omitempty'],
+];
 
 interface ServiceSpec {
   Name?: string;
@@ -107,6 +173,18 @@ interface ServiceFlags {
   workdir?: string;
   user?: string;
   hostname?: string;
+  entrypoint?: string[];
+  tty?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  healthCmd?: string;
+  healthInterval?: number;
+  healthTimeout?: number;
+  healthRetries?: number;
+  healthStartPeriod?: number;
+  /** false with --no-healthcheck (commander's negated flag), true otherwise. */
+  healthcheck: boolean;
+  withRegistryAuth?: boolean;
   limitCpu?: number;
   limitMemory?: number;
   reserveCpu?: number;
@@ -148,6 +226,12 @@ interface CreateFlags extends ServiceFlags {
   constraint?: string[];
   placementPref?: PlacementPreference[];
   publish?: PortConfig[];
+  /** The variables of every --env-file, read as each flag was parsed. */
+  envFile?: string[];
+  mount?: Mount[];
+  group?: string[];
+  sysctl?: string[];
+  ulimit?: Ulimit[];
 }
 
 interface UpdateFlags extends ServiceFlags {
@@ -167,6 +251,14 @@ interface UpdateFlags extends ServiceFlags {
   placementPrefRm?: PlacementPreference[];
   publishAdd?: PortConfig[];
   publishRm?: PortConfig[];
+  mountAdd?: Mount[];
+  mountRm?: string[];
+  groupAdd?: string[];
+  groupRm?: string[];
+  sysctlAdd?: string[];
+  sysctlRm?: string[];
+  ulimitAdd?: Ulimit[];
+  ulimitRm?: string[];
 }
 
 /** A flag whose value goes through `parse`; a failure is a usage error naming the flag. */
@@ -199,6 +291,20 @@ function addServiceFlags(command: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
     .option('--hostname <name>', 'container hostname (Go templates such as {{.Task.Slot}} are expanded by the agent)')
+    .addOption(valueOption('--entrypoint <command>', 'overwrite the default ENTRYPOINT of the image (a shell-quoted string)', splitShellWords))
+    .option('--cap-add <capability>', 'add Linux capabilities (repeatable)', collect)
+    .option('--cap-drop <capability>', 'drop Linux capabilities (repeatable)', collect)
+    .option('--health-cmd <command>', 'command to run to check health (run by the shell: CMD-SHELL)')
+    .addOption(valueOption('--health-interval <duration>', `time between running the check ${DURATION}`, parsePositiveDuration))
+    .addOption(valueOption('--health-timeout <duration>', `maximum time to allow one check to run ${DURATION}`, parsePositiveDuration))
+    .addOption(valueOption('--health-retries <int>', 'consecutive failures needed to report unhealthy', parseInt64))
+    .addOption(
+      valueOption('--health-start-period <duration>', `start period for the container to initialize before counting retries towards unstable ${DURATION}`, parsePositiveDuration),
+    )
+    .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('--no-tty', 'do not allocate a pseudo-TTY (update)')
+    .option('--with-registry-auth', 'send registry authentication details (from the docker CLI\'s config.json) to swarm agents')
     .addOption(valueOption('--limit-cpu <decimal>', 'limit CPUs', parseCpus))
     .addOption(valueOption('--limit-memory <bytes>', 'limit memory (e.g. 512M, 1g)', parseMemory))
     .addOption(valueOption('--reserve-cpu <decimal>', 'reserve CPUs', parseCpus))
@@ -263,7 +369,7 @@ function omitEmpty<T extends Json>(object: T, keep: string[] = []): T {
   return out as T;
 }
 /** Pointer-typed structs Go writes as {} when set but empty. */
-const KEEP_EMPTY_OBJECTS = new Set(['DNSConfig', 'Limits', 'Reservations', 'Global', 'GlobalJob', 'Replicated', 'ReplicatedJob']);
+const KEEP_EMPTY_OBJECTS = new Set(['DNSConfig', 'Healthcheck', 'Limits', 'Reservations', 'Global', 'GlobalJob', 'Replicated', 'ReplicatedJob']);
 
 /** swarm.UpdateConfig: Parallelism, MaxFailureRatio and Order are always written. */
 function updateConfigJson(config: UpdateConfig): UpdateConfig {
@@ -321,6 +427,42 @@ function makeEnv(env: string[] | undefined): string[] {
   return current;
 }
 
+/** A HealthConfig in Go's field order, zero fields left out. */
+function healthConfigJson(health: HealthConfig): HealthConfig {
+  return omitEmpty({
+    Test: health.Test,
+    Interval: health.Interval,
+    Timeout: health.Timeout,
+    StartPeriod: health.StartPeriod,
+    StartInterval: health.StartInterval,
+    Retries: health.Retries,
+  });
+}
+
+const NO_HEALTHCHECK_CONFLICT = '--no-healthcheck conflicts with --health-* options';
+
+/** docker's toHealthConfig (create): ["NONE"] with --no-healthcheck, else only when a --health-* flag says something. */
+function healthConfigFrom(flags: ServiceFlags, fail: (message: string) => never): HealthConfig | undefined {
+  const said =
+    Boolean(flags.healthCmd) ||
+    flags.healthInterval !== undefined ||
+    flags.healthTimeout !== undefined ||
+    flags.healthStartPeriod !== undefined ||
+    (flags.healthRetries ?? 0) !== 0;
+  if (!flags.healthcheck) {
+    if (said) fail(NO_HEALTHCHECK_CONFLICT);
+    return { Test: ['NONE'] };
+  }
+  if (!said) return undefined;
+  return healthConfigJson({
+    Test: flags.healthCmd ? ['CMD-SHELL', flags.healthCmd] : undefined,
+    Interval: flags.healthInterval,
+    Timeout: flags.healthTimeout,
+    StartPeriod: flags.healthStartPeriod,
+    Retries: flags.healthRetries,
+  });
+}
+
 function serviceMode(flags: CreateFlags, fail: (message: string) => never): ServiceMode {
   const maxPerNode = flags.replicasMaxPerNode ?? flags.maxReplicas ?? 0;
   switch (flags.mode) {
@@ -344,20 +486,32 @@ function buildCreateSpec(image: string, args: string[], flags: CreateFlags, fail
   const updateConfig = updateConfigFrom(flags, 'update');
   const rollbackConfig = updateConfigFrom(flags, 'rollback');
   if ((mode.ReplicatedJob || mode.GlobalJob) && (updateConfig || rollbackConfig)) fail('update and rollback configuration is not supported for jobs');
+  const healthcheck = healthConfigFrom(flags, fail);
+  const capabilities = effectiveCapabilities(flags.capAdd ?? [], flags.capDrop ?? []);
   const containerSpec = omitEmpty(
     {
       Image: image,
       Labels: kvMap(flags.containerLabel),
+      Command: flags.entrypoint,
       Args: args.length > 0 ? args : undefined,
       Hostname: flags.hostname,
-      Env: makeEnv(flags.env),
+      // As docker's ReadKVEnvStrings: the env files' variables first, then each --env.
+      Env: makeEnv([...(flags.envFile ?? []), ...(flags.env ?? [])]),
       Dir: flags.workdir,
       User: flags.user,
+      Groups: flags.group,
       Init: flags.init ?? false,
       StopSignal: flags.stopSignal,
+      TTY: flags.tty,
       ReadOnly: flags.readOnly,
+      Mounts: flags.mount,
       StopGracePeriod: flags.stopGracePeriod,
+      Healthcheck: healthcheck,
       DNSConfig: {},
+      Sysctls: kvMap(flags.sysctl),
+      CapabilityAdd: capabilities.add,
+      CapabilityDrop: capabilities.drop,
+      Ulimits: ulimitList(flags.ulimit ?? []),
     },
     ['Init', 'StopGracePeriod'],
   );
@@ -404,6 +558,10 @@ function applyUpdate(spec: ServiceSpec, flags: UpdateFlags): void {
   if (flags.user !== undefined) cspec.User = flags.user;
   if (flags.hostname !== undefined) cspec.Hostname = flags.hostname;
   if (flags.init !== undefined) cspec.Init = flags.init;
+  if (flags.entrypoint !== undefined) cspec.Command = flags.entrypoint;
+  updateMounts(cspec, flags);
+  updateSysctls(cspec, flags);
+  updateUlimits(cspec, flags);
 
   if (flags.limitCpu !== undefined || flags.limitMemory !== undefined) {
     const resources = (task.Resources ??= {});
@@ -452,9 +610,96 @@ function applyUpdate(spec: ServiceSpec, flags: UpdateFlags): void {
   if (flags.endpointMode !== undefined) (spec.EndpointSpec ??= {}).Mode = flags.endpointMode;
   if (flags.publishAdd || flags.publishRm) updatePorts((spec.EndpointSpec ??= {}), flags);
 
+  if (flags.groupAdd || flags.groupRm) {
+    const remove = new Set(flags.groupRm ?? []);
+    cspec.Groups = [...(cspec.Groups ?? []), ...(flags.groupAdd ?? [])].filter((g) => !remove.has(g)).sort();
+  }
+
   if (flags.force) task.ForceUpdate = (task.ForceUpdate ?? 0) + 1;
+  updateHealthcheck(cspec, flags);
+  if (flags.tty !== undefined) cspec.TTY = flags.tty;
   if (flags.readOnly !== undefined) cspec.ReadOnly = flags.readOnly;
   if (flags.stopSignal !== undefined) cspec.StopSignal = flags.stopSignal;
+  if (flags.capAdd || flags.capDrop) {
+    const capabilities = updateCapabilities({ add: cspec.CapabilityAdd, drop: cspec.CapabilityDrop }, { add: flags.capAdd, drop: flags.capDrop });
+    cspec.CapabilityAdd = capabilities.add;
+    cspec.CapabilityDrop = capabilities.drop;
+  }
+  if (spec.Labels) spec.Labels = sortedKeys(spec.Labels);
+  // Docker posts its Go struct back: fields in Go's order, empty ones left out.
+  task.ContainerSpec = containerSpecJson(cspec);
+}
+
+/** A ContainerSpec as Go marshals swarm.ContainerSpec; fields berth does not know keep their place after. */
+function containerSpecJson(cspec: ContainerSpec): ContainerSpec {
+  const out: ContainerSpec = {};
+  const empty = (value: unknown): boolean =>
+    value === '' ||
+    value === 0 ||
+    value === false ||
+    (Array.isArray(value) && value.length === 0) ||
+    (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+  for (const [key, kind] of CONTAINER_SPEC_FIELDS) {
+    let value = cspec[key];
+    if (value === undefined || value === null || (kind === 'omitempty' && empty(value))) continue;
+    if ((key === 'Labels' || key === 'Sysctls') && typeof value === 'object') value = sortedKeys(value as Record<string, string>);
+    out[key] = value;
+  }
+  const known = new Set(CONTAINER_SPEC_FIELDS.map(([key]) => key));
+  for (const [key, value] of Object.entries(cspec)) if (!known.has(key)) out[key] = value;
+  return out;
+}
+
+/** docker's updateMounts: --mount-add replaces a mount of the same target, --mount-rm removes by target; sorted by source, then target. */
+function updateMounts(cspec: ContainerSpec, flags: UpdateFlags): void {
+  const byTarget = new Map<string, Mount>();
+  for (const mount of [...(flags.mountAdd ?? []), ...(cspec.Mounts ?? [])]) {
+    if (!byTarget.has(mount.Target ?? '')) byTarget.set(mount.Target ?? '', mount);
+  }
+  const remove = new Set(flags.mountRm ?? []);
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  cspec.Mounts = [...byTarget.values()]
+    .filter((m) => !remove.has(m.Target ?? ''))
+    .sort((a, b) => order(a.Source ?? '', b.Source ?? '') || order(a.Target ?? '', b.Target ?? ''));
+}
+
+/** --sysctl-rm by key, then --sysctl-add. */
+function updateSysctls(cspec: ContainerSpec, flags: UpdateFlags): void {
+  if (cspec.Sysctls && flags.sysctlRm) for (const key of Object.keys(kvMap(flags.sysctlRm))) delete cspec.Sysctls[key];
+  if (flags.sysctlAdd) cspec.Sysctls = { ...(cspec.Sysctls ?? {}), ...kvMap(flags.sysctlAdd) };
+}
+
+/** --ulimit-rm by name, then --ulimit-add; one per name, sorted by name (docker re-sorts on every update). */
+function updateUlimits(cspec: ContainerSpec, flags: UpdateFlags): void {
+  const byName = new Map<string, Ulimit>();
+  for (const ulimit of cspec.Ulimits ?? []) byName.set(ulimit.Name, ulimit);
+  for (const name of Object.keys(kvMap(flags.ulimitRm))) byName.delete(name);
+  for (const ulimit of flags.ulimitAdd ?? []) byName.set(ulimit.Name, ulimit);
+  cspec.Ulimits = ulimitList([...byName.values()]);
+}
+
+function healthFlagsGiven(flags: ServiceFlags): boolean {
+  return [flags.healthCmd, flags.healthInterval, flags.healthTimeout, flags.healthRetries, flags.healthStartPeriod].some((v) => v !== undefined);
+}
+
+/**
+ * docker's updateHealthcheck: --no-healthcheck sets ["NONE"]; otherwise the given --health-*
+ * flags change the stored check (an empty --health-cmd drops its test, inheriting the image's).
+ */
+function updateHealthcheck(cspec: ContainerSpec, flags: UpdateFlags): void {
+  if (!flags.healthcheck) {
+    cspec.Healthcheck = { Test: ['NONE'] };
+    return;
+  }
+  if (!healthFlagsGiven(flags)) return;
+  const health: HealthConfig = { ...(cspec.Healthcheck ?? {}) };
+  if (health.Test?.[0] === 'NONE') health.Test = undefined;
+  if (flags.healthInterval !== undefined) health.Interval = flags.healthInterval;
+  if (flags.healthTimeout !== undefined) health.Timeout = flags.healthTimeout;
+  if (flags.healthStartPeriod !== undefined) health.StartPeriod = flags.healthStartPeriod;
+  if (flags.healthRetries !== undefined) health.Retries = flags.healthRetries;
+  if (flags.healthCmd !== undefined) health.Test = flags.healthCmd ? ['CMD-SHELL', flags.healthCmd] : undefined;
+  cspec.Healthcheck = healthConfigJson(health);
 }
 
 /**
@@ -504,12 +749,12 @@ interface DistributionInspect {
  * GET /distribution/<image>/json pins the image to its digest and records its platforms. Any
  * failure only costs the pinning: docker warns and goes on, and so does berth.
  */
-async function resolveImage(client: EngineClient, spec: ServiceSpec): Promise<string | undefined> {
+async function resolveImage(api: ImageRequests, spec: ServiceSpec): Promise<string | undefined> {
   const cspec = spec.TaskTemplate.ContainerSpec;
   if (!cspec?.Image) return undefined;
   const image = cspec.Image;
   try {
-    const found = await client.get<DistributionInspect>(`/distribution/${encodeURI(image)}/json`);
+    const found = await api.get<DistributionInspect>(`/distribution/${encodeURI(image)}/json`);
     const digest = found?.Descriptor?.digest;
     if (!digest) throw new Error('no digest');
     if (!image.includes('@')) cspec.Image = `${image}@${digest}`;
@@ -529,6 +774,24 @@ async function resolveImage(client: EngineClient, spec: ServiceSpec): Promise<st
       'versions of the image.\n'
     );
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --with-registry-auth: the distribution query and the create/update carry X-Registry-Auth.
+
+/** The requests of a create or update that docker sends with the registry credentials. */
+interface ImageRequests {
+  get<T>(path: string, query?: Query): Promise<T>;
+  post<T>(path: string, body: unknown, query?: Query): Promise<T>;
+}
+
+/** The client's own requests, with the X-Registry-Auth header when there are credentials. */
+function imageRequests(client: EngineClient, registryAuth: string | undefined): ImageRequests {
+  const headers = registryAuth === undefined ? undefined : { 'X-Registry-Auth': registryAuth };
+  return {
+    get: <T>(path: string, query?: Query) => client.get<T>(path, query, headers),
+    post: <T>(path: string, body: unknown, query?: Query) => client.post<T>(path, body, query, headers),
+  };
 }
 
 function printWarnings(warnings: (string | undefined)[] | null | undefined): void {
@@ -558,13 +821,26 @@ export function serviceCommand(): Command {
       .addOption(listOption('--placement-pref <pref>', 'placement preference, spread=<descriptor> (repeatable)', parsePlacementPref))
       .addOption(
         listOption('-p, --publish <port>', 'publish a port: [published:]target[/proto] or published=…,target=…,protocol=…,mode=ingress|host (repeatable)', parsePublish),
-      ),
+      )
+      .addOption(listOption('--env-file <file>', 'read in a file of environment variables (repeatable)', (path) => readEnvFile(path)))
+      .addOption(
+        listOption(
+          '--mount <mount>',
+          'attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,bind-propagation=…][,volume-driver=…,volume-opt=k=v,volume-label=k=v,volume-nocopy][,tmpfs-size=…,tmpfs-mode=…] (repeatable)',
+          parseMount,
+        ),
+      )
+      .option('--group <group>', 'set one or more supplementary user groups for the container (repeatable)', collect)
+      .option('--sysctl <key=value>', 'sysctl options (repeatable)', collect)
+      .addOption(listOption('--ulimit <name=soft[:hard]>', 'ulimit options, e.g. nofile=1024:2048 (repeatable)', parseUlimit)),
   ).action(async (image: string, args: string[], flags: CreateFlags, cmd: Command) => {
     const fail = (message: string): never => cmd.error(`${message}`, { exitCode: 2 });
     const spec = buildCreateSpec(tagImage(image), args, flags, fail);
     const client = clientOf(cmd);
-    const warning = flags.resolveImage ? await resolveImage(client, spec) : undefined;
-    const created = await client.post<{ ID: string; Warnings?: string[] | null }>('/services/create', spec);
+    // As docker: the credentials of the image as given, sent with the distribution query and the create.
+    const api = imageRequests(client, flags.withRegistryAuth ? registryAuthFor(image) : undefined);
+    const warning = flags.resolveImage ? await resolveImage(api, spec) : undefined;
+    const created = await api.post<{ ID: string; Warnings?: string[] | null }>('/services/create', spec);
     printWarnings([...(created.Warnings ?? []), warning]);
     process.stdout.write(`${created.ID}\n`);
     if (!flags.detach) await wait(client, created.ID, flags);
@@ -727,14 +1003,26 @@ export function serviceCommand(): Command {
       .addOption(listOption('--placement-pref-add <pref>', 'add a placement preference (repeatable)', parsePlacementPref))
       .addOption(listOption('--placement-pref-rm <pref>', 'remove a placement preference (repeatable)', parsePlacementPref))
       .addOption(listOption('--publish-add <port>', 'add or update a published port (repeatable)', parsePublish))
-      .addOption(listOption('--publish-rm <port>', 'remove a published port by its target port (repeatable)', parsePublish)),
+      .addOption(listOption('--publish-rm <port>', 'remove a published port by its target port (repeatable)', parsePublish))
+      .addOption(listOption('--mount-add <mount>', 'add or update a mount on a service, replacing one of the same target (repeatable; syntax of create --mount)', parseMount))
+      .option('--mount-rm <target>', 'remove a mount by its target path (repeatable)', collect)
+      .option('--group-add <group>', 'add an additional supplementary user group to the container (repeatable)', collect)
+      .option('--group-rm <group>', 'remove a previously added supplementary user group (repeatable)', collect)
+      .option('--sysctl-add <key=value>', 'add or update a sysctl option (repeatable)', collect)
+      .option('--sysctl-rm <key>', 'remove a sysctl option (repeatable)', collect)
+      .addOption(listOption('--ulimit-add <name=soft[:hard]>', 'add or update a ulimit option (repeatable)', parseUlimit))
+      .option('--ulimit-rm <name>', 'remove a ulimit option (repeatable)', collect),
   ).action(async (ref: string, flags: UpdateFlags, cmd: Command) => {
+    const fail = (message: string): never => cmd.error(message, { exitCode: 2 });
     if (flags.rollback) {
       const others = cmd.options
         .map((o) => o.attributeName())
         .filter((name) => !['rollback', 'detach', 'quiet', 'timeout'].includes(name) && cmd.getOptionValueSource(name) === 'cli');
-      if (others.length > 0) cmd.error('other flags may not be combined with --rollback', { exitCode: 2 });
+      if (others.length > 0) fail('other flags may not be combined with --rollback');
     }
+    if (!flags.healthcheck && healthFlagsGiven(flags)) fail(NO_HEALTHCHECK_CONFLICT);
+    const targets = (flags.mountAdd ?? []).map((m) => m.Target);
+    if (new Set(targets).size < targets.length) fail('duplicate mount target');
     const client = clientOf(cmd);
     const svc = await client.get<Service>(`/services/${encodeURIComponent(ref)}`, { insertDefaults: 'false' });
     const spec = svc.Spec;
@@ -742,9 +1030,11 @@ export function serviceCommand(): Command {
     applyUpdate(spec, flags);
     const cspec = spec.TaskTemplate.ContainerSpec;
     if (cspec?.Image) cspec.Image = tagImage(cspec.Image);
-    const warning = flags.image !== undefined && flags.resolveImage ? await resolveImage(client, spec) : undefined;
-    const res = await client.post<{ Warnings?: string[] | null }>(`/services/${encodeURIComponent(svc.ID)}/update`, spec, {
-      registryAuthFrom: 'spec',
+    // As docker: the credentials of the image the service will run; with them, no registryAuthFrom.
+    const api = imageRequests(client, flags.withRegistryAuth && cspec?.Image ? registryAuthFor(cspec.Image) : undefined);
+    const warning = flags.image !== undefined && flags.resolveImage ? await resolveImage(api, spec) : undefined;
+    const res = await api.post<{ Warnings?: string[] | null }>(`/services/${encodeURIComponent(svc.ID)}/update`, spec, {
+      registryAuthFrom: flags.withRegistryAuth ? undefined : 'spec',
       rollback: flags.rollback ? 'previous' : undefined,
       version: String(svc.Version.Index),
     });
@@ -827,38 +1117,6 @@ function wait(client: EngineClient, ref: string, flags: { quiet?: boolean; timeo
 function prefixed(ref: string, err: unknown): string {
   if (err instanceof ApiError) return `${ref}: Error response from daemon: ${err.message}`;
   return `berth: ${ref}: ${err instanceof Error ? err.message : String(err)}`;
-}
-
-/** shlex.Split, enough for --args: whitespace-separated words, '…' and "…" quoting, \ escapes. */
-function splitShellWords(text: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < text.length) word += text[++i];
-      else word += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      word += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      word += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new InvalidArgumentError('EOF found when expecting closing quote');
-  if (inWord) words.push(word);
-  return words;
 }
 
 /**
