@@ -15,12 +15,17 @@
 // only looks at tasks desired running. This orchestrator restarts failed job tasks itself.
 //
 // ReplicatedJob {MaxConcurrent (default 1), TotalCompletions (default MaxConcurrent)}: slots
-// 1..TotalCompletions, one per completion. A slot is *in progress* while its newest task of the
-// iteration has not ended, or failed and waits for its restart; at most MaxConcurrent slots are
-// in progress; a new slot starts (task 'pending', for the scheduler) whenever fewer are. A slot
-// is done once one of its tasks completed ('complete'), or given up when the restart policy
-// declines another attempt (it then stays failed: the job finishes with fewer completions, as in
-// SwarmKit where no new slot makes up for it).
+// 0..TotalCompletions-1, one per completion, each new task taking the lowest slot not yet started
+// (SwarmKit's numbering, which the docker CLI's job progress relies on: it looks at slots 0..n-1
+// of the n it sees, so 1-based slots would never add up to "job complete"). Replicated services
+// keep 1..Replicas. Slot 0 is Go's zero value, so a job task without Slot is in slot 0; the
+// store's slot index leaves slot 0 out, so this orchestrator groups a job's tasks itself. A slot
+// is *in progress* while its newest task of the iteration has not ended, or failed and waits for
+// its restart; at most MaxConcurrent slots are in progress; a new slot starts (task 'pending',
+// for the scheduler) whenever fewer are. A slot is done once one of its tasks completed
+// ('complete'), or given up when the restart policy declines another attempt (it then stays
+// failed: the job finishes with fewer completions, as in SwarmKit where no new slot makes up for
+// it).
 // GlobalJob {}: one task per node that is ready, active and meets the constraints, created
 // 'assigned' to it, run to completion once per iteration; a node joining later gets its task. A
 // task whose node stops keeping it (down, drained, gone, constraints) is shut down and not rerun
@@ -88,6 +93,15 @@ export function jobRestartPolicyOf(spec: Frozen<Record<string, unknown>> | undef
 /** A job task still at work: desired to complete, and its worker has not reported it ended. */
 export function isJobTaskActive(task: Frozen<Task>): boolean {
   return task.DesiredState === 'complete' && !hasEnded(task);
+}
+
+/**
+ * A replicated job task's slot (0..TotalCompletions-1). No Slot reads as 0, as the Engine API's
+ * zero value; a slot that is no count at all is undefined (no slot).
+ */
+export function jobSlotOf(task: Frozen<Task>): number | undefined {
+  if (task.Slot === undefined || task.Slot === null) return 0;
+  return Number.isInteger(task.Slot) && task.Slot >= 0 ? task.Slot : undefined;
 }
 
 /** A new task of a job iteration, desired 'complete'. */
@@ -179,19 +193,19 @@ export class JobOrchestrator extends StoreReconciler {
 
     const jobName = { service: service.ID, name: service.Spec.Name, iteration };
     if (mode.kind === 'replicated-job') {
-      const slots = groupBy(current, (t) => (t.Slot && t.Slot > 0 ? String(t.Slot) : undefined));
+      const slots = groupBy(current, (t) => jobSlotOf(t)?.toString());
       let inProgress = 0;
       const unstarted: number[] = [];
-      for (let slot = 1; slot <= mode.totalCompletions; slot++) {
+      for (let slot = 0; slot < mode.totalCompletions; slot++) {
         const slotTasks = slots.get(String(slot));
         if (!slotTasks) { unstarted.push(slot); continue; }
         if (writer.full) return true;
         const state = this.reconcileInstance(pass, service, slotTasks, `${service.ID}:${iteration}#${slot}`, { slot }, iteration);
         if (state === 'in-progress') inProgress++;
       }
-      // TotalCompletions lowered during the iteration: slots above it stop.
+      // TotalCompletions lowered during the iteration: slots from it on stop.
       for (const [slotKey, slotTasks] of slots) {
-        if (Number(slotKey) <= mode.totalCompletions) continue;
+        if (Number(slotKey) < mode.totalCompletions) continue;
         for (const task of slotTasks) {
           if (!isJobTaskActive(task)) continue;
           if (writer.full) return true;

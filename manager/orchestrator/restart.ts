@@ -69,7 +69,10 @@ interface SlotHistory {
 export class RestartSupervisor extends StoreReconciler {
   /** When each task waiting for its restart delay was first seen needing a replacement. */
   private readonly waitingSince = new Map<string, number>();
-  /** Restart times per slot ("service#slot") or global instance ("service@node"). */
+  /**
+   * Restart times per slot ("service#slot", 1..Replicas) or global instance ("service@node").
+   * Replicated jobs' slots (from 0) are never keyed here: the job orchestrator restarts those.
+   */
   private readonly history = new Map<string, SlotHistory>();
 
   constructor(options: OrchestratorOptions) {

@@ -1,6 +1,7 @@
-// The task reaper: keeps task history bounded. Per replicated slot (per node for global tasks)
-// it keeps at most TaskHistoryRetentionLimit finished tasks (default 5), deleting the oldest;
-// "finished" means no longer desired running. A negative limit keeps everything. Tasks of deleted
+// The task reaper: keeps task history bounded. Per slot (replicated services' 1..Replicas,
+// replicated jobs' 0..TotalCompletions-1; per node for global tasks and global jobs) it keeps at
+// most TaskHistoryRetentionLimit finished tasks (default 5), deleting the oldest; "finished"
+// means no longer desired running. A negative limit keeps everything. Tasks of deleted
 // services are deleted outright. Either way only a task that has stopped is deleted (see
 // hasStopped: a worker may still be running one that is merely desired shut down).
 //
@@ -11,6 +12,7 @@
 import type { Frozen, Task, Transaction } from '../store/index.js';
 import type { OrchestratorOptions, PassOutcome, TaskWriter } from './reconciler.js';
 import { StoreReconciler } from './reconciler.js';
+import { jobModeOf, jobSlotOf } from './jobs.js';
 import { groupBy, hasEnded, hasStopped, isDesiredLive } from './tasks.js';
 
 /** Docker's default `--task-history-limit`: enough to see why a slot keeps failing. */
@@ -31,7 +33,9 @@ export class TaskReaper extends StoreReconciler {
 
   protected reconcile(tx: Transaction, writer: TaskWriter): PassOutcome {
     const limit = retentionLimitOf(tx);
-    const serviceIds = new Set(tx.find('service').map((s) => s.ID));
+    const services = tx.find('service');
+    const serviceIds = new Set(services.map((s) => s.ID));
+    const replicatedJobs = new Set(services.filter((s) => jobModeOf(s)?.kind === 'replicated-job').map((s) => s.ID));
     const nodeIds = new Set(tx.find('node').map((n) => n.ID));
     const nodeExists = (id: string): boolean => nodeIds.has(id);
     const tasks = tx.find('task');
@@ -44,7 +48,7 @@ export class TaskReaper extends StoreReconciler {
     if (limit < 0) return {};
 
     // find() lists in creation order, so each group runs oldest to newest.
-    const instances = groupBy(tasks.filter((t) => serviceIds.has(t.ServiceID)), instanceKey);
+    const instances = groupBy(tasks.filter((t) => serviceIds.has(t.ServiceID)), (t) => instanceKey(t, replicatedJobs.has(t.ServiceID)));
     for (const group of instances.values()) {
       // A job task desired 'complete' is still at work until it ended: not history yet.
       const finished = group.filter((t) => !isDesiredLive(t) && !(t.DesiredState === 'complete' && !hasEnded(t)));
@@ -62,7 +66,16 @@ export class TaskReaper extends StoreReconciler {
   }
 }
 
-function instanceKey(task: Frozen<Task>): string | undefined {
+/**
+ * The slot or node whose history a task is part of. Slot 0 is a slot only in a replicated job
+ * (elsewhere it is the zero value of a task that has none), where retries on other nodes are still
+ * one slot's history.
+ */
+function instanceKey(task: Frozen<Task>, ofReplicatedJob: boolean): string | undefined {
+  if (ofReplicatedJob) {
+    const slot = jobSlotOf(task);
+    return slot === undefined ? undefined : `${task.ServiceID}#${slot}`;
+  }
   if (task.Slot && task.Slot > 0) return `${task.ServiceID}#${task.Slot}`;
   return task.NodeID ? `${task.ServiceID}@${task.NodeID}` : undefined;
 }

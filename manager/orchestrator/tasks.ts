@@ -81,13 +81,23 @@ export function restartPolicyOf(spec: Frozen<Record<string, unknown>> | undefine
   };
 }
 
-/** Where a new task goes: a replicated slot (left for the scheduler) or a global task's node. */
+/**
+ * Where a new task goes: a slot (left for the scheduler) or a global task's node. Replicated
+ * services number their slots 1..Replicas; replicated jobs 0..TotalCompletions-1, as SwarmKit
+ * does (the docker CLI's job progress counts slots from 0).
+ */
 export type TaskPlace = { slot: number } | { nodeId: string };
 
 /**
  * A new task of `service`, desired running. Replicated tasks start 'pending': there is no
  * allocator yet to take them through 'new', and 'pending' is what the scheduler picks up. Global
  * tasks are born 'assigned' to their node, which the orchestrator chose.
+ *
+ * Named `<service>.<slot>`, or `<service>.<node>` for a global task. Slot 0 (a replicated job's
+ * first) is no number to Docker: SwarmKit, the docker CLI and Berth's workers name such a task
+ * after its node, like a global one (`<service>.<node>`, container `<service>.<node>.<task>`).
+ * Its node is the scheduler's choice, not known here, so the task gets no Name and each reader
+ * derives it from Slot and NodeID.
  */
 export function newTask(service: Frozen<Service>, place: TaskPlace, nowMs: number): NewObject<'task'> {
   const timestamp = new Date(nowMs).toISOString();
@@ -100,7 +110,7 @@ export function newTask(service: Frozen<Service>, place: TaskPlace, nowMs: numbe
   };
   if ('slot' in place) {
     return {
-      Name: `${service.Spec.Name}.${place.slot}`,
+      ...(place.slot !== 0 ? { Name: `${service.Spec.Name}.${place.slot}` } : {}),
       ServiceID: service.ID,
       ...annotations,
       Slot: place.slot,

@@ -76,7 +76,7 @@ export interface Task extends ObjectMeta {
   Labels?: Labels;
   Spec: Record<string, unknown>;
   ServiceID: string;
-  /** 1..N for replicated services; absent (or 0) for global services, whose tasks are keyed by node. */
+  /** 1..N for replicated services, 0..TotalCompletions-1 for replicated jobs (as SwarmKit); absent (or 0) for global services, whose tasks are keyed by node. */
   Slot?: number;
   /** Empty until the scheduler assigns the task. */
   NodeID?: string;

@@ -53,7 +53,7 @@ function uniqueSpecName(): QueryableIndex<{ readonly Spec: { readonly Name: stri
   };
 }
 
-/** Slots start at 1; global-service tasks have none and are found by node instead. */
+/** Replicated services' slots (1..N); global tasks have none and are found by node, and replicated jobs (slots from 0) group their own tasks. */
 function slotKey(serviceId: string, slot: number): string {
   return `${serviceId}\u0000${slot}`;
 }

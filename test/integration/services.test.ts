@@ -236,6 +236,24 @@ test('a rolling update replaces tasks in batches; a replicated job runs to compl
   await new Promise((r) => setTimeout(r, 500));
   assert.equal((await tasks('job')).length, 3, 'no more tasks once the job is done');
   await docker('service', 'rm', 'job');
+
+  // Without -d the stock CLI follows the job until every slot 0..TotalCompletions-1 of its
+  // iteration completed (SwarmKit's numbering), then says so and exits.
+  // (On the timeout's SIGTERM the CLI stops following and may still exit 0: the time is checked too.)
+  const bound = 60_000;
+  try {
+    const startedAt = Date.now();
+    const waited = await run('docker', ['service', 'create', '--name', 'job-wait', '--mode', 'replicated-job', '--replicas', '3', 'busybox', 'sh', '-c', 'exit 0'],
+      { env: { ...process.env, DOCKER_HOST: `unix://${manager.socket}` }, timeout: bound });
+    assert.ok(Date.now() - startedAt < bound, `the CLI was still following the job after ${bound} ms:\n${waited.stdout}`);
+    assert.match(waited.stdout, /job complete/);
+    const done = (await tasks('job-wait')) as (ApiTask & { JobIteration?: { Index: number } })[];
+    const service = await api<{ JobStatus?: { JobIteration: { Index: number } } }>(manager.socket, 'GET', '/services/job-wait');
+    assert.deepEqual(done.map((t) => t.Slot ?? 0).sort(), [0, 1, 2]);
+    assert.ok(done.every((t) => t.Status.State === 'complete' && t.JobIteration?.Index === service.body.JobStatus?.JobIteration.Index));
+  } finally {
+    await docker('service', 'rm', 'job-wait').catch(() => undefined);
+  }
 });
 
 test('malformed service specs are refused with 400 naming the field', async () => {

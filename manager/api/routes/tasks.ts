@@ -28,6 +28,13 @@ function any(values: readonly string[] | undefined, test: (v: string) => boolean
   return values === undefined || values.some(test);
 }
 
+/** The name Docker shows: `<service>.<slot>`, or `<service>.<node ID>` for global and slot-0 job tasks. */
+function displayName(task: Frozen<Task>, serviceOf: (id: string) => Frozen<Service> | undefined): string {
+  if (task.Name) return task.Name;
+  const service = task.ServiceAnnotations?.Name ?? serviceOf(task.ServiceID)?.Spec.Name ?? task.ServiceID;
+  return `${service}.${task.Slot ? task.Slot : task.NodeID ?? ''}`;
+}
+
 function taskMatcher(
   filters: Filters,
   serviceIds: (ref: string) => string[],
@@ -43,7 +50,7 @@ function taskMatcher(
   const wantedNodes = filters.get('node')?.flatMap(nodeIds);
   return (task) =>
     any(filters.get('id'), (v) => task.ID.startsWith(v))
-    && any(filters.get('name'), (v) => (task.Name ?? '').startsWith(v))
+    && any(filters.get('name'), (v) => displayName(task, serviceOf).startsWith(v))
     && (wantedServices === undefined || wantedServices.includes(task.ServiceID))
     && (wantedNodes === undefined || wantedNodes.includes(task.NodeID ?? ''))
     && any(filters.get('desired-state'), (v) => task.DesiredState === v.toLowerCase())

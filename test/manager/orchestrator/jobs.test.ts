@@ -52,7 +52,7 @@ describe('job modes', () => {
 });
 
 describe('JobOrchestrator', () => {
-  it('ReplicatedJob: runs 5 completions, at most 2 at once, then nothing more', async () => {
+  it('ReplicatedJob: runs 5 completions in slots 0..4, at most 2 at once, then nothing more', async () => {
     const h = await start();
     let maxActive = 0;
     let serviceId = '';
@@ -69,7 +69,10 @@ describe('JobOrchestrator', () => {
         assert.equal(task.Status.State, 'pending');
         assert.deepEqual(task.JobIteration, { Index: iteration });
       }
-      assert.deepEqual(h.tasks(svc.ID).map((t) => t.Slot).sort(), [1, 2]);
+      // SwarmKit's numbering, from 0 (the docker CLI's job progress counts on it); slot 0 is
+      // named after its node, as Docker names it, so it has no Name of its own.
+      assert.deepEqual(h.tasks(svc.ID).map((t) => t.Slot).sort(), [0, 1]);
+      assert.deepEqual(h.tasks(svc.ID).map((t) => t.Name).sort(), ['batch.1', undefined]);
 
       // Play the workers: complete whatever is at work, one at a time.
       while (completed(h, svc.ID).length < 5) {
@@ -82,7 +85,7 @@ describe('JobOrchestrator', () => {
       await h.settleFor(400);
       assert.equal(completed(h, svc.ID).length, 5);
       assert.equal(h.tasks(svc.ID).length, 5, 'no task beyond the five completions');
-      assert.deepEqual(h.tasks(svc.ID).map((t) => t.Slot).sort(), [1, 2, 3, 4, 5]);
+      assert.deepEqual(h.tasks(svc.ID).map((t) => t.Slot).sort(), [0, 1, 2, 3, 4]);
       assert.equal(active(h, svc.ID).length, 0);
       assert.equal(maxActive, 2, 'at most 2 tasks at work at once, and 2 were');
       // The restart supervisor left the completed job tasks alone.
@@ -101,7 +104,8 @@ describe('JobOrchestrator', () => {
     await h.report(first.ID, 'failed');
     await waitFor(() => active(h, svc.ID).length === 1 && active(h, svc.ID)[0].ID !== first.ID, 'a retry');
     const second = active(h, svc.ID)[0];
-    assert.equal(second.Slot, 1);
+    assert.equal(first.Slot, 0);
+    assert.equal(second.Slot, 0, 'the retry keeps slot 0');
     assert.deepEqual(second.JobIteration, first.JobIteration);
     assert.equal(h.store.get('task', first.ID)!.DesiredState, 'shutdown');
     await h.report(second.ID, 'failed');
@@ -129,9 +133,44 @@ describe('JobOrchestrator', () => {
     await waitFor(() => active(h, svc.ID).length === 1, 'a task');
     await h.report(active(h, svc.ID)[0].ID, 'failed');
     // The failed slot is given up; the next slot starts.
-    await waitFor(() => h.tasks(svc.ID).some((t) => t.Slot === 2), 'slot 2 starts');
+    await waitFor(() => h.tasks(svc.ID).some((t) => t.Slot === 1), 'slot 1 starts');
     await h.settleFor(200);
-    assert.equal(h.tasks(svc.ID, (t) => t.Slot === 1).length, 1);
+    assert.equal(h.tasks(svc.ID, (t) => t.Slot === 0).length, 1);
+  });
+
+  it('ReplicatedJob: TotalCompletions lowered mid-run stops the slots from the new total on', async () => {
+    const h = await start();
+    const svc = await h.createService(replicatedJobSpec('shrink', 3, 3));
+    await waitFor(() => active(h, svc.ID).length === 3, 'three tasks');
+    await h.updateService(svc.ID, (spec) => { spec.Mode = { ReplicatedJob: { MaxConcurrent: 3, TotalCompletions: 2 } }; });
+    await waitFor(() => active(h, svc.ID).length === 2, 'slot 2 stopped');
+    assert.deepEqual(active(h, svc.ID).map((t) => t.Slot).sort(), [0, 1]);
+    assert.equal(h.tasks(svc.ID, (t) => t.Slot === 2)[0].DesiredState, 'shutdown');
+    for (const task of active(h, svc.ID)) await h.report(task.ID, 'complete');
+    await h.settleFor(300);
+    assert.equal(completed(h, svc.ID).length, 2);
+    assert.equal(h.tasks(svc.ID).length, 3, 'nothing more once slots 0 and 1 completed');
+  });
+
+  it('the task reaper keeps slot 0\'s history as one slot, whichever nodes its attempts ran on', async () => {
+    const h = await start();
+    await h.store.update((tx) => { tx.create('cluster', { Spec: { Name: 'default', Orchestration: { TaskHistoryRetentionLimit: 2 } } }); });
+    const w1 = await h.createNode('w1');
+    const w2 = await h.createNode('w2');
+    const svc = await h.createService(replicatedJobSpec('retry', 1, 1));
+    // Five failed attempts in slot 0: on w1, on w2, and some that failed before reaching a node.
+    for (const nodeId of [w1.ID, undefined, w2.ID, w1.ID, undefined]) {
+      await waitFor(() => active(h, svc.ID).length === 1, 'an attempt');
+      const [task] = active(h, svc.ID);
+      await h.report(task.ID, 'failed', nodeId);
+      await waitFor(() => active(h, svc.ID).some((t) => t.ID !== task.ID), 'a retry');
+    }
+    await waitFor(() => h.tasks(svc.ID).length === 3, 'two finished attempts and the one at work');
+    await h.settleFor(200);
+    const left = h.tasks(svc.ID);
+    assert.equal(left.length, 3);
+    assert.ok(left.every((t) => t.Slot === 0));
+    assert.equal(active(h, svc.ID).length, 1);
   });
 
   it('GlobalJob: one task per eligible node, a new node gets one, each runs once', async () => {
