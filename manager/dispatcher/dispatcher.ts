@@ -19,7 +19,11 @@
 // (task-assignments.ts), then increments: a watch on the task table marks nodes whose tasks
 // changed, and every ASSIGNMENT_BATCH_MS each marked node with a session gets what changed in its
 // set. Status reports from agents are queued and written every STATUS_BATCH_MS in one store
-// transaction (task-status.ts), only to the reporting node's own tasks and only forward.
+// transaction (task-status.ts), only to the reporting node's own tasks and only forward. Both
+// batches run on a timer armed when there is something to send or write, never as a standing
+// interval: an idle manager (every follower, always) should not wake up 30 times a second for
+// nothing. The timers fire on the period's grid (as an interval would), so a batch waits on
+// average half a period, not a whole one.
 //
 // Other messages for a node (log subscriptions, from manager/logbroker) go out on its session
 // through sendToNode(); onSessionChange() tells their senders when a node's session comes
@@ -57,13 +61,46 @@ export interface DispatcherClock {
   now(): number;
   setInterval(fn: () => void, ms: number): unknown;
   clearInterval(handle: unknown): void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 const systemClock: DispatcherClock = {
   now: () => Date.now(),
   setInterval: (fn, ms) => setInterval(fn, ms),
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/**
+ * Fires once at the next tick of a `periodMs` grid when armed, and stays quiet otherwise: the
+ * times an interval would fire, without the wake-ups when there is nothing to do. The grid's
+ * phase is random, as an interval's is, so batches on different nodes do not line up.
+ */
+class BatchTimer {
+  private handle: unknown = undefined;
+  private readonly phase: number;
+
+  constructor(private readonly clock: DispatcherClock, private readonly periodMs: number, private readonly fire: () => void) {
+    this.phase = Math.floor(Math.random() * periodMs);
+  }
+
+  arm(): void {
+    if (this.handle !== undefined) return;
+    const delay = this.periodMs - ((((this.clock.now() - this.phase) % this.periodMs) + this.periodMs) % this.periodMs);
+    this.handle = this.clock.setTimeout(() => {
+      this.handle = undefined;
+      this.fire();
+    }, delay);
+  }
+
+  cancel(): void {
+    if (this.handle === undefined) return;
+    this.clock.clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+}
 
 export interface DispatcherOptions {
   store: Store;
@@ -108,8 +145,8 @@ export class Dispatcher {
   /** Store writes in flight, awaited by stop(). */
   private readonly writes = new Set<Promise<unknown>>();
   private readonly timer: unknown;
-  private readonly assignmentTimer: unknown;
-  private readonly statusTimer: unknown;
+  private readonly assignmentTimer: BatchTimer;
+  private readonly statusTimer: BatchTimer;
   /** Nodes whose tasks changed since their sessions were last told. */
   private readonly dirtyNodes = new Set<string>();
   private taskWatch: Subscription | null = null;
@@ -131,8 +168,8 @@ export class Dispatcher {
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'dispatcher' });
     this.clock = options.clock ?? systemClock;
     this.timer = this.clock.setInterval(() => this.check(), CHECK_INTERVAL_MS);
-    this.assignmentTimer = this.clock.setInterval(() => this.sendAssignmentChanges(), ASSIGNMENT_BATCH_MS);
-    this.statusTimer = this.clock.setInterval(() => this.writeQueuedStatuses(), STATUS_BATCH_MS);
+    this.assignmentTimer = new BatchTimer(this.clock, ASSIGNMENT_BATCH_MS, () => this.sendAssignmentChanges());
+    this.statusTimer = new BatchTimer(this.clock, STATUS_BATCH_MS, () => this.writeQueuedStatuses());
     this.watchTasks();
   }
 
@@ -172,8 +209,8 @@ export class Dispatcher {
     if (this.stopped) return;
     this.stopped = true;
     this.clock.clearInterval(this.timer);
-    this.clock.clearInterval(this.assignmentTimer);
-    this.clock.clearInterval(this.statusTimer);
+    this.assignmentTimer.cancel();
+    this.statusTimer.cancel();
     this.taskWatch?.close();
     this.taskWatch = null;
     for (const session of [...this.open]) {
@@ -353,8 +390,8 @@ export class Dispatcher {
     try {
       watch = this.store.subscribe({ kinds: ['task'] }, (event) => {
         if (event.kind !== 'task') return;
-        if (event.object.NodeID) this.dirtyNodes.add(event.object.NodeID);
-        if (event.oldObject?.NodeID) this.dirtyNodes.add(event.oldObject.NodeID);
+        if (event.object.NodeID) this.markDirty(event.object.NodeID);
+        if (event.oldObject?.NodeID) this.markDirty(event.oldObject.NodeID);
       });
     } catch (error) {
       // The store is closed: the manager is going away.
@@ -366,9 +403,18 @@ export class Dispatcher {
       if (this.stopped || error === undefined || this.taskWatch !== watch) return;
       // Overflow or a snapshot replaced the state: what changed is unknown, so check every node.
       this.logger.warn({ err: describeError(error) }, 'task watch ended; watching again');
-      for (const nodeId of this.byNode.keys()) this.dirtyNodes.add(nodeId);
+      for (const nodeId of this.byNode.keys()) this.markDirty(nodeId);
       this.watchTasks();
     });
+  }
+
+  /** Node IDs of tasks that changed: their sessions get the change with the next batch. */
+  private markDirty(nodeId: string): void {
+    if (this.stopped) return;
+    this.dirtyNodes.add(nodeId);
+    // Only the leader has sessions to tell; a follower just forgets (a new leader sends full sets).
+    if (this.leading) this.assignmentTimer.arm();
+    else this.dirtyNodes.clear();
   }
 
   private sendAssignmentChanges(): void {
@@ -393,6 +439,7 @@ export class Dispatcher {
         this.logger.warn({ node: session.nodeId, task: update.taskId, state: update.state }, 'ignored a status report with a state an agent cannot report');
       }
     }
+    if (this.statuses.size > 0) this.statusTimer.arm();
   }
 
   private writeQueuedStatuses(): void {
@@ -413,6 +460,8 @@ export class Dispatcher {
       this.statuses.restore(entries);
     }).finally(() => {
       this.writingStatuses = false;
+      // Reports that arrived during the write (or a failed batch) go with the next one.
+      if (this.statuses.size > 0 && !this.stopped) this.statusTimer.arm();
     }));
   }
 

@@ -32,6 +32,8 @@ import { TaskReconciler } from './task-reconciler.js';
  * notice in `docker service ps`.
  */
 export const STATUS_FLUSH_MS = 50;
+/** Where in each STATUS_FLUSH_MS the flushes of this process fall (an interval's phase is as arbitrary). */
+const FLUSH_PHASE_MS = Math.floor(Math.random() * STATUS_FLUSH_MS);
 
 /**
  * First wait before retrying after a failed session, doubling per failure up to the maximum.
@@ -159,7 +161,7 @@ export class Agent {
     this.channelOptions = { ...CHANNEL_OPTIONS, ...options.channelOptions };
     this.known = options.managers.map((m) => ({ nodeId: '', addr: m.addr }));
     this.tasks = options.executor
-      ? new TaskReconciler({ executor: options.executor, logger: this.logger, onStatus: (update) => this.unsent.set(update.taskId, update) })
+      ? new TaskReconciler({ executor: options.executor, logger: this.logger, onStatus: (update) => this.queueStatus(update) })
       : null;
     const tasks = this.tasks;
     this.logs = tasks ? new LogPublisher({ controllerOf: (taskId) => tasks.controllerOf(taskId), logger: this.logger }) : null;
@@ -194,7 +196,8 @@ export class Agent {
     this.stopped = true;
     this.tasks?.stop();
     this.logs?.stopAll();
-    clearInterval(this.flushTimer);
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.wake?.();
     this.call?.cancel();
     await this.loop;
@@ -207,7 +210,6 @@ export class Agent {
       } catch (error) {
         this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'adopting the tasks an earlier agent left failed');
       }
-      this.flushTimer = setInterval(() => this.flushStatuses(), STATUS_FLUSH_MS);
     }
     let target = this.known[0].addr;
     let backoffMs = RECONNECT_BACKOFF_MIN_MS;
@@ -264,6 +266,8 @@ export class Agent {
               resent = true;
               for (const update of this.tasks.statuses()) if (!this.unsent.has(update.taskId)) this.unsent.set(update.taskId, update);
             }
+            // What waited for a session goes now (with the next flush).
+            this.scheduleFlush();
             return;
           }
           case 'assignments':
@@ -334,6 +338,25 @@ export class Agent {
   }
 
   /** Sends the reports gathered since the last flush, when a session is up; they wait otherwise. */
+  private queueStatus(update: TaskStatusUpdate): void {
+    this.unsent.set(update.taskId, update);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Arms the flush for the next STATUS_FLUSH_MS boundary: a timer only while reports wait, not a
+   * standing interval (an idle agent has no reason to wake 20 times a second).
+   */
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.stopped || this.unsent.size === 0) return;
+    const delay = STATUS_FLUSH_MS - ((((Date.now() - FLUSH_PHASE_MS) % STATUS_FLUSH_MS) + STATUS_FLUSH_MS) % STATUS_FLUSH_MS);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushStatuses();
+    }, delay);
+  }
+
+  /** Sends what waits; without a session it keeps waiting for the next SessionAck. */
   private flushStatuses(): void {
     if (this.unsent.size === 0 || !this.state.connected || !this.call) return;
     const updates = [...this.unsent.values()];

@@ -40,6 +40,13 @@ export class DockerExecutor implements Executor {
   private readonly images: ImageStore;
   private readonly controllers = new Map<string, DockerTaskController>();
   private hostname?: Promise<string>;
+  /**
+   * adoptAll() listed every container of this node: from then on, a task this executor has no
+   * controller for has no container (only a controller creates one), so its first use need not
+   * look for one by name. A race with a container made elsewhere still ends well: its create
+   * answers 409 and the controller takes that container over.
+   */
+  private listedAll = false;
 
   constructor(private readonly options: DockerExecutorOptions) {
     if (typeof options.nodeId !== 'string' || options.nodeId === '') throw new Error('DockerExecutor needs the node ID');
@@ -62,7 +69,7 @@ export class DockerExecutor implements Executor {
     }
     if (!validTaskId(task.ID)) throw executorError('INVALID_SPEC', { field: 'task ID', reason: `${JSON.stringify(task.ID)} is not a task ID` });
     // A container this task already has (an agent restart before adoption) is found on first use and taken over, not created twice.
-    return this.track(new DockerTaskController(this.context(), task));
+    return this.track(new DockerTaskController(this.context(), task, undefined, this.listedAll));
   }
 
   async adopt(taskId: string): Promise<TaskController | undefined> {
@@ -76,7 +83,9 @@ export class DockerExecutor implements Executor {
 
   async adoptAll(): Promise<AdoptionReport> {
     const report: AdoptionReport = { adopted: [], unreadable: [] };
-    for (const summary of await this.list()) {
+    const listed = await this.list();
+    this.listedAll = true;
+    for (const summary of listed) {
       const taskId = summary.Labels?.[LABEL_TASK_ID];
       if (!taskId || !validTaskId(taskId)) continue;
       try {

@@ -3,12 +3,20 @@
 // it and, when it has a healthcheck, resolves only once it is healthy; its death arrives through
 // the executor's shared event stream and its exit code from inspect. The container itself is the
 // only state: a controller for a task whose container exists (an agent restart) takes it over.
+//
+// Engine calls per task started: create, start, inspect (its PID, ports and start time), plus an
+// image inspect shared by the replicas that arrive together (image.ts). The engine is what a
+// node's convergence waits on, so nothing is asked twice: what the container inherits from the
+// image comes from that image inspect, not a container inspect after create; and a controller the
+// executor knows has no container yet (its node's containers were listed at adoption) does not
+// look for one by name before creating it (a create that races an existing one answers 409,
+// which takes that container over).
 
 import type Docker from 'dockerode';
 import type {
   ExecutorError, ExecutorTask, ExitInfo, LogLine, LogOptions, PublishedHostPort, TaskController, TaskPhase, TaskRuntimeStatus,
 } from '../executor.js';
-import { DEFAULT_STOP_GRACE_PERIOD_MS, executorError, exitInfoFor } from '../executor.js';
+import { DEFAULT_STOP_GRACE_PERIOD_MS, executorError, exitInfoFor, isExecutorError } from '../executor.js';
 import type { ContainerCreateBody, ContainerPlan, DockerTask } from './container-config.js';
 import { containerName, containerPlan, healthcheckEnabled } from './container-config.js';
 import type { ContainerEvent, ContainerEvents } from './docker-events.js';
@@ -97,7 +105,12 @@ export class DockerTaskController implements TaskController {
   private healthOutcome?: Promise<HealthOutcome>;
   private resolveHealth?: (outcome: HealthOutcome) => void;
 
-  constructor(private readonly context: DockerControllerContext, private task: ExecutorTask, found?: Docker.ContainerInspectInfo) {
+  /**
+   * `found`: the container, as inspected, to take over. `knownAbsent`: the executor listed this
+   * node's containers since it last could have made one for this task, and there was none, so
+   * there is nothing to look for by name.
+   */
+  constructor(private readonly context: DockerControllerContext, private task: ExecutorTask, found?: Docker.ContainerInspectInfo, knownAbsent = false) {
     this.taskId = task.ID;
     this.name = containerName(task, context.nodeId);
     this.stopGracePeriodMs = DEFAULT_STOP_GRACE_PERIOD_MS;
@@ -105,6 +118,8 @@ export class DockerTaskController implements TaskController {
     if (found) {
       this.locating = Promise.resolve();
       this.takeOver(found);
+    } else if (knownAbsent) {
+      this.locating = Promise.resolve();
     }
   }
 
@@ -179,13 +194,23 @@ export class DockerTaskController implements TaskController {
   private async create(): Promise<void> {
     const plan: ContainerPlan = containerPlan(this.task as DockerTask, { nodeId: this.context.nodeId, hostname: await this.context.nodeHostname() });
     this.stopGracePeriodMs = plan.stopGracePeriodMs;
-    await this.context.images.ensure(plan.create.Image, plan.registryAuth);
+    const images = this.context.images;
+    let image = await images.ensure(plan.create.Image, plan.registryAuth);
     const docker = this.context.docker;
+    const body: ContainerCreateBody & { name: string } = { name: plan.name, ...plan.create };
     let id: string;
     try {
-      const body: ContainerCreateBody & { name: string } = { name: plan.name, ...plan.create };
-      id = (await docker.createContainer(body as unknown as Docker.ContainerCreateOptions)).id;
+      try {
+        id = (await docker.createContainer(body as unknown as Docker.ContainerCreateOptions)).id;
+      } catch (error) {
+        // The image went since it was last seen (removed on the engine): make it present again, once.
+        if (engineStatus(error) !== 404) throw error;
+        images.forget(plan.create.Image);
+        image = await images.ensure(plan.create.Image, plan.registryAuth);
+        id = (await docker.createContainer(body as unknown as Docker.ContainerCreateOptions)).id;
+      }
     } catch (error) {
+      if (isExecutorError(error)) throw error;
       if (engineStatus(error) !== 409) {
         throw this.engineError(error, 'create', (reason) => executorError('CONTAINER_CREATE_FAILED', { reason }, { cause: error }));
       }
@@ -195,8 +220,10 @@ export class DockerTaskController implements TaskController {
       return;
     }
     this.containerId = id;
-    const info = await this.inspect();
-    if (info) this.learnConfig(info);
+    // What inspect would say: the engine merges the image's healthcheck under the spec's (a spec
+    // without Test inherits the image's); Tty and StopTimeout are the create body's.
+    this.tty = plan.create.Tty === true;
+    this.healthcheck = healthcheckEnabled(plan.create.Healthcheck?.Test?.length ? plan.create.Healthcheck : image.healthcheck);
     this.phase = 'prepared';
     this.context.logger.debug({ task: this.taskId, container: id, name: plan.name }, 'container created');
   }

@@ -8,6 +8,7 @@
 
 import type Docker from 'dockerode';
 import type { ExecutorError } from '../executor.js';
+import type { EngineHealthcheck } from './container-config.js';
 import { executorError } from '../executor.js';
 import type { ExecutorLogger } from './engine.js';
 import { engineError, isNotFound } from './engine.js';
@@ -92,27 +93,69 @@ function followPull(stream: NodeJS.ReadableStream): Promise<string | undefined> 
   });
 }
 
+/** What a container made from an image inherits that the executor must know: its healthcheck. */
+export interface ImageFacts {
+  healthcheck?: EngineHealthcheck;
+}
+
+/**
+ * How long an image the engine showed us is taken as present without asking again. Replicas of a
+ * service arrive on a node in bursts (tens at once when a service is created or scaled): one
+ * inspect serves the burst instead of one per container. Short, so an image re-tagged or removed
+ * on the engine is seen soon; a create that finds the image gone anyway forgets it (forget()).
+ */
+export const IMAGE_FACTS_TTL_MS = 10_000;
+
 export class ImageStore {
   /** One pull per image (and credentials) at a time: replicas of a service on one node share it. */
   private readonly pulls = new Map<string, Promise<void>>();
+  /** Recent inspects (or inspects under way) per image reference. */
+  private readonly facts = new Map<string, { at: number; facts: Promise<ImageFacts | undefined> }>();
 
   constructor(private readonly docker: Docker, private readonly host: string, private readonly logger: ExecutorLogger) {}
 
-  /** Resolves once `image` is on the engine; rejects with IMAGE_NOT_FOUND (task rejected) if the pull fails. */
-  async ensure(image: string, registryAuth?: string): Promise<void> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return;
-    } catch (error) {
-      if (!isNotFound(error)) throw engineError(error, { host: this.host, operation: `image inspect ${image}` });
-    }
+  /**
+   * Resolves once `image` is on the engine, with what containers inherit from it; rejects with
+   * IMAGE_NOT_FOUND (task rejected) if the pull fails.
+   */
+  async ensure(image: string, registryAuth?: string): Promise<ImageFacts> {
+    const present = await this.inspect(image);
+    if (present) return present;
     const key = `${image}\0${registryAuth ?? ''}`;
     let pull = this.pulls.get(key);
     if (!pull) {
       pull = this.pull(image, registryAuth).finally(() => this.pulls.delete(key));
       this.pulls.set(key, pull);
     }
-    return pull;
+    await pull;
+    this.forget(image);
+    return (await this.inspect(image)) ?? {};
+  }
+
+  /** The engine no longer has `image` (a create said so): the next ensure() asks again. */
+  forget(image: string): void {
+    this.facts.delete(image);
+  }
+
+  /** The image's facts, undefined when the engine does not have it; shared by concurrent callers and cached briefly. */
+  private inspect(image: string): Promise<ImageFacts | undefined> {
+    const now = Date.now();
+    const cached = this.facts.get(image);
+    if (cached && now - cached.at < IMAGE_FACTS_TTL_MS) return cached.facts;
+    const facts = this.docker.getImage(image).inspect().then(
+      (info) => ({ healthcheck: (info.Config as { Healthcheck?: EngineHealthcheck } | undefined)?.Healthcheck ?? undefined }),
+      (error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw engineError(error, { host: this.host, operation: `image inspect ${image}` });
+      },
+    );
+    const entry = { at: now, facts };
+    this.facts.set(image, entry);
+    // Only a present image is remembered: an absent one is pulled, a failure is asked again.
+    facts.then((found) => { if (!found && this.facts.get(image) === entry) this.facts.delete(image); }, () => {
+      if (this.facts.get(image) === entry) this.facts.delete(image);
+    });
+    return facts;
   }
 
   private async pull(image: string, registryAuth: string | undefined): Promise<void> {

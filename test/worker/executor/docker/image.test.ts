@@ -3,7 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { isExecutorError } from '../../../../worker/executor/executor.js';
-import { redact, registryAuthHeader, withDefaultTag } from '../../../../worker/executor/docker/image.js';
+import type Docker from 'dockerode';
+import { silentLogger } from '../../../../worker/executor/docker/engine.js';
+import { IMAGE_FACTS_TTL_MS, ImageStore, redact, registryAuthHeader, withDefaultTag } from '../../../../worker/executor/docker/image.js';
 import { dockerSuite, dockerTest, sh } from './harness.js';
 
 const suite = dockerSuite(import.meta.url);
@@ -29,6 +31,28 @@ test('credentials are cut from any text that might echo them', () => {
   const auth = Buffer.from(JSON.stringify({ username: 'u', password: 'hunter22' })).toString('base64url');
   assert.equal(redact(`denied for u/hunter22 (${auth})`, auth), 'denied for u/<redacted> (<redacted>)');
   assert.equal(redact('nothing secret', undefined), 'nothing secret');
+});
+
+test('replicas arriving together share one image inspect; the image\'s healthcheck comes with it; forget() asks again', async () => {
+  let inspects = 0;
+  const engine = {
+    getImage: () => ({
+      inspect: async () => {
+        inspects++;
+        await new Promise((r) => setTimeout(r, 5));
+        return { Config: { Healthcheck: { Test: ['CMD', 'true'] } } };
+      },
+    }),
+  } as unknown as Docker;
+  const images = new ImageStore(engine, 'unix:///x', silentLogger);
+  const facts = await Promise.all(Array.from({ length: 20 }, () => images.ensure('app:1')));
+  await images.ensure('app:1');
+  assert.equal(inspects, 1);
+  assert.deepEqual(facts[0].healthcheck, { Test: ['CMD', 'true'] });
+  images.forget('app:1');
+  await images.ensure('app:1');
+  assert.equal(inspects, 2);
+  assert.ok(IMAGE_FACTS_TTL_MS <= 30_000, 'a re-tagged image must be seen soon');
 });
 
 dockerTest('a local image is used without a pull', async () => {
