@@ -279,6 +279,26 @@ export function isExecutorError(error: unknown, code?: ExecutorErrorCode): error
 // ---------------------------------------------------------------------------------------------
 // Shared defaults and helpers.
 
+/**
+ * The adoption report of taking over each task in turn (`adopt` gives its controller, or
+ * undefined when there is nothing to take over): a task whose state cannot be read is reported
+ * as unreadable, for the agent to remove, instead of failing the whole adoption.
+ */
+export async function adoptEach(taskIds: Iterable<string>, adopt: (taskId: string) => Promise<TaskController | undefined>): Promise<AdoptionReport> {
+  const report: AdoptionReport = { adopted: [], unreadable: [] };
+  for (const taskId of taskIds) {
+    try {
+      const controller = await adopt(taskId);
+      if (!controller) continue;
+      report.adopted.push({ taskId, controller, running: (await controller.status()).phase === 'running' });
+    } catch (error) {
+      if (!isExecutorError(error)) throw error;
+      report.unreadable.push({ taskId, error });
+    }
+  }
+  return report;
+}
+
 /** Docker's and Swarm's default stop grace period: long enough for a server to drain connections. */
 export const DEFAULT_STOP_GRACE_PERIOD_MS = 10_000;
 

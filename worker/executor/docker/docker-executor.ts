@@ -6,8 +6,7 @@
 import os from 'node:os';
 import type Docker from 'dockerode';
 import type { AdoptionReport, EngineDescription, Executor, ExecutorTask, TaskController } from '../executor.js';
-import type { ExecutorError } from '../executor.js';
-import { executorError, isExecutorError } from '../executor.js';
+import { adoptEach, executorError } from '../executor.js';
 import { validTaskId } from './container-config.js';
 import { ContainerEvents } from './docker-events.js';
 import { DockerTaskController } from './docker-task-controller.js';
@@ -82,22 +81,14 @@ export class DockerExecutor implements Executor {
   }
 
   async adoptAll(): Promise<AdoptionReport> {
-    const report: AdoptionReport = { adopted: [], unreadable: [] };
     const listed = await this.list();
     this.listedAll = true;
+    const containerOf = new Map<string, string>();
     for (const summary of listed) {
       const taskId = summary.Labels?.[LABEL_TASK_ID];
-      if (!taskId || !validTaskId(taskId)) continue;
-      try {
-        const controller = this.controllers.get(taskId) ?? (await this.adoptContainer(summary.Id));
-        if (!controller) continue;
-        report.adopted.push({ taskId, controller, running: (await controller.status()).phase === 'running' });
-      } catch (error) {
-        if (!isExecutorError(error)) throw error;
-        report.unreadable.push({ taskId, error: error as ExecutorError });
-      }
+      if (taskId && validTaskId(taskId)) containerOf.set(taskId, summary.Id);
     }
-    return report;
+    return adoptEach(containerOf.keys(), async (taskId) => this.controllers.get(taskId) ?? this.adoptContainer(containerOf.get(taskId)!));
   }
 
   close(): void {

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { DescribeNodeOptions } from '../../node-description.js';
 import { describeNode } from '../../node-description.js';
 import type { AdoptionReport, EngineDescription, Executor, ExecutorTask, TaskController } from '../executor.js';
-import { ExecutorError, executorError, isExecutorError } from '../executor.js';
+import { adoptEach, executorError } from '../executor.js';
 import { ProcessTaskController } from './process-task-controller.js';
 import { listTaskIds, readState, taskFiles, tasksDir } from './task-files.js';
 
@@ -48,18 +48,7 @@ export class ProcessExecutor implements Executor {
   }
 
   async adoptAll(): Promise<AdoptionReport> {
-    const report: AdoptionReport = { adopted: [], unreadable: [] };
-    for (const taskId of listTaskIds(this.options.stateDir)) {
-      try {
-        const controller = await this.adopt(taskId);
-        if (!controller) continue;
-        report.adopted.push({ taskId, controller, running: (await controller.status()).phase === 'running' });
-      } catch (error) {
-        if (!isExecutorError(error)) throw error;
-        report.unreadable.push({ taskId, error: error as ExecutorError });
-      }
-    }
-    return report;
+    return adoptEach(listTaskIds(this.options.stateDir), (taskId) => this.adopt(taskId));
   }
 
   close(): void {
