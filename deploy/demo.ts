@@ -37,6 +37,7 @@ function dockerReady(): boolean {
 }
 
 const containers = dockerReady();
+const SERVICE = containers ? 'web' : 'sleeper';
 const baseDir = mkdtempSync(join(tmpdir(), 'berth-demo-'));
 console.log(`starting 5 berth daemons (data in ${baseDir}) and forming a cluster: 3 managers, 2 workers`);
 console.log(containers ? 'tasks run as Docker containers (a Docker engine answers here)' : 'tasks run as host processes (no Docker engine here)');
@@ -55,15 +56,15 @@ try {
 
   // A replicated service: web servers in containers, or (no engine) sleeping host processes.
   const serviceArgs = containers
-    ? ['--name', 'sleeper', '--replicas', '5', '--publish', 'mode=host,target=8080', IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/www']
-    : ['--name', 'sleeper', '--replicas', '5', 'busybox', 'sleep', '3600'];
+    ? ['--name', SERVICE, '--replicas', '5', '--publish', 'mode=host,target=8080', IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/www']
+    : ['--name', SERVICE, '--replicas', '5', 'busybox', 'sleep', '3600'];
   console.log(`\n$ berth service create ${serviceArgs.join(' ')}`);
   process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'create', ...serviceArgs));
-  console.log('\n$ berth service ps sleeper');
-  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'ps', 'sleeper'));
+  console.log(`\n$ berth service ps ${SERVICE}`);
+  process.stdout.write(berth(cluster.nodes[0].socket, 'service', 'ps', SERVICE));
   if (containers) {
-    console.log('\n$ docker ps --filter label=com.docker.swarm.service.name=sleeper');
-    process.stdout.write(execFileSync('docker', ['ps', '--filter', 'label=com.docker.swarm.service.name=sleeper',
+    console.log(`\n$ docker ps --filter label=com.docker.swarm.service.name=${SERVICE}`);
+    process.stdout.write(execFileSync('docker', ['ps', '--filter', `label=com.docker.swarm.service.name=${SERVICE}`,
       '--format', 'table {{.ID}}\t{{.Names}}\t{{.Status}}\t{{.Ports}}'], { encoding: 'utf8' }));
   }
 
@@ -92,7 +93,7 @@ try {
   const down = cluster.nodes.find((n) => !n.child);
   if (down) await cluster.startDaemon(down).catch(() => undefined);
   await new Promise((r) => setTimeout(r, 2000));
-  try { berth(cluster.nodes[1].socket, 'service', 'rm', 'sleeper'); } catch { /* not created */ }
+  try { berth(cluster.nodes[1].socket, 'service', 'rm', SERVICE); } catch { /* not created */ }
   await new Promise((r) => setTimeout(r, 2000));
   await cluster.stop();
   cluster.remove();
