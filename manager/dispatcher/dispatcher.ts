@@ -17,13 +17,13 @@
 //
 // Tasks. Right after SessionAck the node gets the full set of tasks it must act on
 // (task-assignments.ts), then increments: a watch on the task table marks nodes whose tasks
-// changed, and every ASSIGNMENT_BATCH_MS each marked node with a session gets what changed in its
-// set. Status reports from agents are queued and written every STATUS_BATCH_MS in one store
-// transaction (task-status.ts), only to the reporting node's own tasks and only forward. Both
-// batches run on a timer armed when there is something to send or write, never as a standing
-// interval: an idle manager (every follower, always) should not wake up 30 times a second for
-// nothing. The timers fire on the period's grid (as an interval would), so a batch waits on
-// average half a period, not a whole one.
+// changed, and each marked node with a session gets what changed in its set, at most once per
+// ASSIGNMENT_BATCH_MS. Status reports from agents are queued and written at most once per
+// STATUS_BATCH_MS in one store transaction (task-status.ts), one write in flight at a time, only
+// to the reporting node's own tasks and only forward. Both batches are leading-edge (BatchTimer):
+// the first change after a quiet period goes out at once, later ones wait for the rest of the
+// period; and a timer is armed only when there is something to send or write, never as a
+// standing interval: an idle manager (every follower, always) should not wake up for nothing.
 //
 // Other messages for a node (log subscriptions, from manager/logbroker) go out on its session
 // through sendToNode(); onSessionChange() tells their senders when a node's session comes
@@ -74,23 +74,24 @@ const systemClock: DispatcherClock = {
 };
 
 /**
- * Fires once at the next tick of a `periodMs` grid when armed, and stays quiet otherwise: the
- * times an interval would fire, without the wake-ups when there is nothing to do. The grid's
- * phase is random, as an interval's is, so batches on different nodes do not line up.
+ * Leading-edge batching: armed when nothing fired within the last `periodMs`, it fires at once
+ * (on the next turn of the event loop, so the events of one store commit go together); armed
+ * sooner, it fires `periodMs` after the last firing. So the first change after a quiet spell
+ * costs no wait, a steady stream still goes out at most once per period (the same work as a
+ * trailing batch under load), and an idle manager has no timer at all.
  */
 class BatchTimer {
   private handle: unknown = undefined;
-  private readonly phase: number;
+  private lastFired = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly clock: DispatcherClock, private readonly periodMs: number, private readonly fire: () => void) {
-    this.phase = Math.floor(Math.random() * periodMs);
-  }
+  constructor(private readonly clock: DispatcherClock, private readonly periodMs: number, private readonly fire: () => void) {}
 
   arm(): void {
     if (this.handle !== undefined) return;
-    const delay = this.periodMs - ((((this.clock.now() - this.phase) % this.periodMs) + this.periodMs) % this.periodMs);
+    const delay = Math.max(0, this.lastFired + this.periodMs - this.clock.now());
     this.handle = this.clock.setTimeout(() => {
       this.handle = undefined;
+      this.lastFired = this.clock.now();
       this.fire();
     }, delay);
   }
@@ -439,7 +440,8 @@ export class Dispatcher {
         this.logger.warn({ node: session.nodeId, task: update.taskId, state: update.state }, 'ignored a status report with a state an agent cannot report');
       }
     }
-    if (this.statuses.size > 0) this.statusTimer.arm();
+    // While a write is in flight its end arms the next batch (at least STATUS_BATCH_MS after it began).
+    if (this.statuses.size > 0 && !this.writingStatuses) this.statusTimer.arm();
   }
 
   private writeQueuedStatuses(): void {

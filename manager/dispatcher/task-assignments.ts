@@ -8,10 +8,10 @@ import { TASK_STATES } from '../store/index.js';
 import type { AssignedTask, AssignmentsMessage } from '../../shared/session-protocol.js';
 
 /**
- * How long task changes gather before the increments go out. A service update or a scale-up
- * writes its tasks in several store batches a few ms apart; 50 ms sends them to a node as one
- * message instead of one each, and adds no more than that to the time a task takes to start
- * (which is dominated by pulling and starting the runtime, hundreds of ms and up).
+ * The least time between two increments to the nodes (leading-edge: the first change after a
+ * quiet spell goes out at once). A service update or a scale-up writes its tasks in several store
+ * batches a few ms apart; 50 ms sends the rest of them to a node as one message instead of one
+ * each, and the first batch waits for nothing.
  */
 export const ASSIGNMENT_BATCH_MS = 50;
 

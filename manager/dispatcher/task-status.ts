@@ -14,9 +14,10 @@ import type { TaskStatusUpdate } from '../../shared/session-protocol.js';
 import { stateRank } from './task-assignments.js';
 
 /**
- * How long status reports gather before they are written. Agents batch for 50 ms themselves; 100
- * ms here merges the reports of many agents into one raft entry (one disk sync on a majority of
- * managers) while keeping `docker service ps` a fraction of a second behind the truth.
+ * The least time between two status writes (leading-edge: a report after a quiet spell is
+ * written at once; one write is in flight at a time). Agents batch for 50 ms themselves; under
+ * load 100 ms here merges the reports of many agents into one raft entry (one disk sync on a
+ * majority of managers) while keeping `docker service ps` a fraction of a second behind the truth.
  */
 export const STATUS_BATCH_MS = 100;
 

@@ -9,8 +9,11 @@ import type { NewObject, ObjectKind, Store, StoreEvent, Subscription, Task, Task
 import { VersionConflictError, thaw } from '../store/index.js';
 
 /**
- * How often leadership is polled. A new leader starts acting within this (plus a linearizable
- * read); 100 ms is the dispatcher's check interval too, and a getter call costs nothing.
+ * How often leadership is polled when no change notification is given (`onLeadershipChange`). A
+ * new leader starts acting within this (plus a linearizable read); 100 ms is the dispatcher's
+ * check interval too. The daemon passes raft's 'leadership' event instead: six components polling
+ * were ~60 wake-ups a second on every manager, followers included, for a change that comes
+ * once per election.
  */
 export const LEADERSHIP_CHECK_MS = 100;
 /**
@@ -42,8 +45,14 @@ export const systemClock: OrchestratorClock = {
 
 export interface OrchestratorOptions {
   store: Store;
-  /** Whether this manager is the raft leader now; polled, so a plain getter will do. */
+  /** Whether this manager is the raft leader now; a plain getter will do. */
   isLeader: () => boolean;
+  /**
+   * Calls `listener` whenever isLeader() may have changed (raft's 'leadership' event) and returns
+   * the way to stop. Given, isLeader() is read on start and on each call only; otherwise it is
+   * polled every LEADERSHIP_CHECK_MS.
+   */
+  onLeadershipChange?: (listener: () => void) => () => void;
   logger?: pino.Logger;
   clock?: OrchestratorClock;
 }
@@ -136,6 +145,8 @@ export abstract class StoreReconciler {
   protected readonly logger: pino.Logger;
   protected readonly clock: OrchestratorClock;
   private readonly isLeader: () => boolean;
+  private readonly onLeadershipChange: OrchestratorOptions['onLeadershipChange'];
+  private unsubscribeLeadership: (() => void) | undefined;
   private stopped = true;
   private leading = false;
   /** Set once this leader's local state is known to include every earlier commit. */
@@ -152,6 +163,7 @@ export abstract class StoreReconciler {
   protected constructor(name: string, options: OrchestratorOptions, private readonly kinds: readonly ObjectKind[]) {
     this.store = options.store;
     this.isLeader = options.isLeader;
+    this.onLeadershipChange = options.onLeadershipChange;
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: name });
     this.clock = options.clock ?? systemClock;
   }
@@ -174,13 +186,23 @@ export abstract class StoreReconciler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.checkLeadership();
+    if (this.onLeadershipChange) {
+      // Raft emits while it handles a Ready: act on the change just after, not inside it.
+      this.unsubscribeLeadership = this.onLeadershipChange(() => queueMicrotask(() => {
+        if (!this.stopped) this.setLeading(this.isLeader());
+      }));
+      this.setLeading(this.isLeader());
+    } else {
+      this.checkLeadership();
+    }
   }
 
   /** Stops acting and waits for a pass in flight to settle. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unsubscribeLeadership?.();
+    this.unsubscribeLeadership = undefined;
     this.clock.clearTimeout(this.leaderTimer);
     this.setLeading(false);
     await this.running;

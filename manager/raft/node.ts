@@ -109,6 +109,11 @@ interface ReadWaiter {
   deadline: number;
 }
 
+/**
+ * Events: 'leader' (leaderId, term) when the known leader or the term changes; 'leadership'
+ * (isLeader) when this node becomes or stops being the leader; 'removed' when a configuration
+ * change removed this node; 'fatal' (error) when it stopped on a storage failure.
+ */
 export class RaftNode extends EventEmitter {
   readonly id: number;
   private readonly core: RaftCore;
@@ -144,6 +149,8 @@ export class RaftNode extends EventEmitter {
   private stopped = false;
   private leader = NONE;
   private term = 0;
+  /** Whether this node was leader at the last soft-state change: 'leadership' fires when it flips. */
+  private leading = false;
 
   private constructor(options: RaftNodeOptions, core: RaftCore, snapshot: Snapshot) {
     super();
@@ -477,6 +484,11 @@ export class RaftNode extends EventEmitter {
       this.readRounds.clear();
       if (lead === NONE) for (const w of waiting) w.reject(this.notLeader());
       else this.queuedReads.push(...waiting);
+    }
+    if ((role === Role.Leader) !== this.leading) {
+      this.leading = role === Role.Leader;
+      // Components that act only on the leader listen for this instead of polling isLeader.
+      this.emit('leadership', this.leading);
     }
     if (role !== Role.Leader) {
       // Queued proposals never reached the log; fail them now rather than at the timeout.

@@ -3,12 +3,13 @@
 // to no other component.
 //
 // When it runs. A watch on tasks and nodes wakes it for what can change a decision: a new pending
-// task, and, while some task is unplaceable, a node change or a task freeing its node. Wake-ups
-// within BATCH_DELAY_MS become one pass. The watch is only a trigger: each pass re-reads pending
+// task, and, while some task is unplaceable, a node change or a task freeing its node. The first
+// wake-up after a quiet spell runs a pass at once; later ones within BATCH_DELAY_MS of it become
+// one pass. The watch is only a trigger: each pass re-reads pending
 // tasks and rebuilds node state from the store, so a missed or overflowed watch costs latency,
-// never correctness. A RESCAN_INTERVAL_MS poll is the safety net, and it is also how leadership
-// is noticed: isLeader() is a plain getter (raft emits no event the store exposes), and a new
-// leader's first poll places whatever the old one left pending.
+// never correctness. A RESCAN_INTERVAL_MS poll is the safety net. Leadership: with
+// `onLeadershipChange` (raft's 'leadership' event, as the daemon wires it) a new leader places
+// whatever the old one left pending at once; without it, at its first poll.
 //
 // Writes. Assignments go out in store updates of at most MAX_TASKS_PER_WRITE tasks, each only if
 // the task is still the version the pass read; a task that moved on is left to the next pass. A
@@ -23,10 +24,11 @@ import type { Assignment, NodeVerdict, Unplaced } from './pipeline.js';
 import { placeTasks, placementVerdicts } from './pipeline.js';
 
 /**
- * How long a wake-up waits for company before a pass runs. A service create or scale writes its
- * tasks in one or a few raft entries landing within milliseconds; 30 ms gathers them into one
- * pass (one node-state rebuild, one group per service, one write) while adding latency no one
- * notices next to a container start.
+ * The least time between the starts of two passes (leading-edge: a wake-up after a quiet spell
+ * runs a pass on the next turn of the event loop, which already has every task of the raft entry
+ * that woke it). A service create or scale writes its tasks in one or a few raft entries landing
+ * within milliseconds; 30 ms gathers the rest into one more pass (one node-state rebuild, one
+ * group per service, one write) instead of one each.
  */
 export const BATCH_DELAY_MS = 30;
 
@@ -51,8 +53,10 @@ export const PENDING_MESSAGE = 'pending task scheduling';
 
 export interface SchedulerOptions {
   store: Store;
-  /** Whether this manager is the raft leader now; polled. */
+  /** Whether this manager is the raft leader now; read before every pass. */
   isLeader: () => boolean;
+  /** Calls `listener` whenever isLeader() may have changed; returns the way to stop. Optional: the poll notices too. */
+  onLeadershipChange?: (listener: () => void) => () => void;
   logger?: pino.Logger;
   /** See BATCH_DELAY_MS. */
   batchDelayMs?: number;
@@ -76,6 +80,8 @@ const WANTS_A_NODE = new Set(['running', 'complete']);
 export class Scheduler {
   private readonly store: Store;
   private readonly isLeader: () => boolean;
+  private readonly onLeadershipChange: SchedulerOptions['onLeadershipChange'];
+  private unsubscribeLeadership: (() => void) | undefined;
   private readonly logger: pino.Logger;
   private readonly batchDelayMs: number;
   private readonly rescanIntervalMs: number;
@@ -83,6 +89,8 @@ export class Scheduler {
   private subscription: Subscription | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
+  /** When the last pass started (Date.now()); the next waits until batchDelayMs after it. */
+  private lastPassAt = Number.NEGATIVE_INFINITY;
   private inFlight: Promise<void> | undefined;
   /** A wake-up arrived during a pass: run another after it. */
   private wakeAgain = false;
@@ -93,6 +101,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.store = options.store;
     this.isLeader = options.isLeader;
+    this.onLeadershipChange = options.onLeadershipChange;
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'scheduler' });
     this.batchDelayMs = options.batchDelayMs ?? BATCH_DELAY_MS;
     this.rescanIntervalMs = options.rescanIntervalMs ?? RESCAN_INTERVAL_MS;
@@ -104,12 +113,17 @@ export class Scheduler {
     this.started = true;
     this.watch();
     this.rescanTimer = setInterval(() => this.wake(), this.rescanIntervalMs);
+    this.unsubscribeLeadership = this.onLeadershipChange?.(() => queueMicrotask(() => {
+      if (this.isLeader()) this.wake();
+    }));
     this.wake();
   }
 
   /** Stops watching and polling; resolves once a pass in flight has finished. */
   async stop(): Promise<void> {
     this.started = false;
+    this.unsubscribeLeadership?.();
+    this.unsubscribeLeadership = undefined;
     this.subscription?.close();
     this.subscription = undefined;
     clearInterval(this.rescanTimer);
@@ -171,8 +185,10 @@ export class Scheduler {
       return;
     }
     if (this.batchTimer) return;
+    const delay = Math.max(0, this.lastPassAt + this.batchDelayMs - Date.now());
     this.batchTimer = setTimeout(() => {
       this.batchTimer = undefined;
+      this.lastPassAt = Date.now();
       this.inFlight = this.runPass().finally(() => {
         this.inFlight = undefined;
         if (this.wakeAgain) {
@@ -180,7 +196,7 @@ export class Scheduler {
           this.wake();
         }
       });
-    }, this.batchDelayMs);
+    }, delay);
   }
 
   private async runPass(): Promise<void> {

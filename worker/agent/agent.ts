@@ -8,7 +8,7 @@
 //
 // With an executor, the agent also runs this node's tasks (task-reconciler.ts): it acts on the
 // Assignments the dispatcher sends (a full set after every SessionAck, then increments) and sends
-// back every observed state change, batched every STATUS_FLUSH_MS. A new session (a reconnect, a
+// back every observed state change, at most one message per STATUS_FLUSH_MS. A new session (a reconnect, a
 // new leader) gets the latest state of every task again, so nothing is lost with a session. On
 // start it adopts what an earlier agent left running before it first connects. The dispatcher's
 // LogSubscriptions are served by the log publisher (log-publisher.ts), on PublishLogs calls to the
@@ -25,15 +25,13 @@ import { LogPublisher } from './log-publisher.js';
 import { TaskReconciler } from './task-reconciler.js';
 
 /**
- * How long task status reports gather before they are sent. A starting task passes four states
- * within milliseconds, and a node starting many tasks at once passes many; 50 ms sends them as a
- * few messages instead of hundreds, and the dispatcher keeps only the furthest state per task, so
- * the store sees one write where there would have been four, at a cost far under what a user can
- * notice in `docker service ps`.
+ * The least time between two status messages (leading-edge: a report after a quiet spell goes at
+ * once, on the next turn of the event loop). A starting task passes four states within
+ * milliseconds, and a node starting many tasks at once passes many; 50 ms sends them as a few
+ * messages instead of hundreds, and the dispatcher keeps only the furthest state per task, so the
+ * store sees one write where there would have been four.
  */
 export const STATUS_FLUSH_MS = 50;
-/** Where in each STATUS_FLUSH_MS the flushes of this process fall (an interval's phase is as arbitrary). */
-const FLUSH_PHASE_MS = Math.floor(Math.random() * STATUS_FLUSH_MS);
 
 /**
  * First wait before retrying after a failed session, doubling per failure up to the maximum.
@@ -148,6 +146,8 @@ export class Agent {
   /** Status reports not yet sent, the latest per task. */
   private readonly unsent = new Map<string, TaskStatusUpdate>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** When reports last went out (Date.now()); the next message waits until STATUS_FLUSH_MS after it. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: AgentOptions) {
     if (options.managers.length === 0) throw new Error('an agent needs at least one manager address');
@@ -344,12 +344,13 @@ export class Agent {
   }
 
   /**
-   * Arms the flush for the next STATUS_FLUSH_MS boundary: a timer only while reports wait, not a
-   * standing interval (an idle agent has no reason to wake 20 times a second).
+   * Arms the flush: at once if nothing went out within STATUS_FLUSH_MS, else STATUS_FLUSH_MS after
+   * the last message. A timer only while reports wait, not a standing interval (an idle agent has
+   * no reason to wake 20 times a second).
    */
   private scheduleFlush(): void {
     if (this.flushTimer || this.stopped || this.unsent.size === 0) return;
-    const delay = STATUS_FLUSH_MS - ((((Date.now() - FLUSH_PHASE_MS) % STATUS_FLUSH_MS) + STATUS_FLUSH_MS) % STATUS_FLUSH_MS);
+    const delay = Math.max(0, this.lastFlushAt + STATUS_FLUSH_MS - Date.now());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flushStatuses();
@@ -361,6 +362,7 @@ export class Agent {
     if (this.unsent.size === 0 || !this.state.connected || !this.call) return;
     const updates = [...this.unsent.values()];
     this.unsent.clear();
+    this.lastFlushAt = Date.now();
     this.call.write(encodeAgentMessage({ kind: 'taskStatuses', taskStatuses: { updates } }));
   }
 

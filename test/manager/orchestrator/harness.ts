@@ -56,7 +56,15 @@ export async function startHarness(components: readonly Component[] = ['replicat
   const store = cluster.leader;
   const logger = pino({ level: 'silent' });
   for (const member of cluster.members) {
-    const options = { store: member, isLeader: () => member.isLeader, logger };
+    // As the daemon wires them: told of leadership changes by raft, not polling.
+    const raft = cluster.raftOf(member);
+    const options = {
+      store: member, isLeader: () => member.isLeader, logger,
+      onLeadershipChange: (listener: () => void) => {
+        raft.on('leadership', listener);
+        return () => { raft.off('leadership', listener); };
+      },
+    };
     for (const name of components) {
       const component = name === 'replicated' ? new ReplicatedOrchestrator(options)
         : name === 'global' ? new GlobalOrchestrator(options)

@@ -190,6 +190,25 @@ test('leadership transfer hands over to the named voter', async () => {
   }
 });
 
+test('\'leadership\' tells a node when it becomes and stops being the leader', async () => {
+  const c = new TestCluster();
+  await c.start([1, 2, 3]);
+  try {
+    const leader = await c.leader();
+    const target = [1, 2, 3].find((id) => id !== leader.id)!;
+    const next = c.members.get(target)!.node!;
+    const seen: string[] = [];
+    leader.on('leadership', (leading: boolean) => seen.push(`${leader.id}:${leading}:${leader.isLeader}`));
+    next.on('leadership', (leading: boolean) => seen.push(`${next.id}:${leading}:${next.isLeader}`));
+    await leader.transferLeadership(target);
+    await c.put('t', '1');
+    // Each flip once, and the getter agrees when the event arrives.
+    assert.deepEqual(seen.sort(), [`${leader.id}:false:false`, `${next.id}:true:true`].sort());
+  } finally {
+    await c.stop();
+  }
+});
+
 test('a new member joins as a learner, catches up through a snapshot, and becomes a voter', async () => {
   const c = new TestCluster();
   await c.start([1, 2, 3], { snapshotEntries: 20 });
