@@ -193,7 +193,7 @@ export class LocalBerthCluster {
       for (const n of this.nodes) removeNodeContainers(n.nodeId, this.options.dockerHostFor?.(n));
     }
     for (const n of this.nodes) if (n.netns) execQuiet('ip', ['netns', 'del', n.netns]);
-    if (this.bridge) execQuiet('ip', ['link', 'del', this.bridge]);
+    if (this.bridge) removeBridge(this.bridge);
   }
 
   /** Writes the PIDs so `deploy/local-cluster down` can stop a cluster started by another process. */
@@ -237,7 +237,16 @@ export function removeNodeContainers(nodeId: string, dockerHost?: string): void 
 function createBridge(name: string): string {
   execFileSync('ip', ['link', 'add', name, 'type', 'bridge']);
   execFileSync('ip', ['link', 'set', name, 'up']);
+  // A host dockerd sets FORWARD's policy to DROP, and with br_netfilter that drops frames bridged
+  // between our namespaces too: let this bridge's own traffic through (no-op without iptables).
+  execQuiet('iptables', ['-I', 'FORWARD', '-i', name, '-o', name, '-j', 'ACCEPT']);
   return name;
+}
+
+/** Deletes a bridge createBridge made, with its FORWARD rule. */
+export function removeBridge(name: string): void {
+  execQuiet('iptables', ['-D', 'FORWARD', '-i', name, '-o', name, '-j', 'ACCEPT']);
+  execQuiet('ip', ['link', 'del', name]);
 }
 
 function attachNamespace(netns: string, bridge: string, ip: string, index: number): void {

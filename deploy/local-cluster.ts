@@ -12,7 +12,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalBerthCluster, killRecordedTasks, removeNodeContainers } from './berth-cluster.js';
+import { LocalBerthCluster, killRecordedTasks, removeBridge, removeNodeContainers } from './berth-cluster.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,7 +70,7 @@ if (positionals[0] === 'up') {
   // Containers outlive their daemons too; with auto the nodes may have used either runtime.
   if (recorded.runtime !== 'process') for (const nodeId of recorded.nodeIds ?? []) removeNodeContainers(nodeId);
   for (const ns of recorded.netns) try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* gone */ }
-  if (recorded.bridge) try { execFileSync('ip', ['link', 'del', recorded.bridge], { stdio: 'ignore' }); } catch { /* gone */ }
+  if (recorded.bridge) removeBridge(recorded.bridge);
   rmSync(values.dir!, { recursive: true, force: true });
   console.log(`stopped ${recorded.pids.length} daemons`);
 } else {
