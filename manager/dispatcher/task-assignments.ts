@@ -21,22 +21,17 @@ export function stateRank(state: string | undefined): number {
 }
 
 const ASSIGNED = stateRank('assigned');
-const RUNNING = stateRank('running');
-const COMPLETE = stateRank('complete');
 
 /**
- * Whether `nodeId` must act on `task`: it is assigned there (the scheduler has moved it to
- * 'assigned' at least, as Swarm's dispatcher requires, so a task still being placed is never
- * started), and either it should run (desired state up to 'running', or 'complete' for a job's
- * task; including tasks that ended:
- * the agent keeps them until the orchestrator lets go) or it should stop and has not stopped yet.
+ * Whether `nodeId` must know `task`: it is placed there and the scheduler has moved it to
+ * 'assigned' at least (a task still being placed is never started). As in SwarmKit, the node keeps
+ * knowing it until the task is deleted from the store, whatever its desired and observed states:
+ * the agent acts on the desired state (run, or stop), keeps an ended task's container and logs
+ * (`docker service logs`, `docker ps -a` show why a slot failed), and removes them when the task
+ * reaper deletes the task, which keeps a bounded history per slot.
  */
 export function isAssignedTo(task: Frozen<Task>, nodeId: string): boolean {
-  if (task.NodeID !== nodeId || stateRank(task.Status?.State) < ASSIGNED) return false;
-  const desired = stateRank(task.DesiredState);
-  // Jobs' tasks are desired 'complete': run to the end.
-  if ((desired >= 0 && desired <= RUNNING) || task.DesiredState === 'complete') return true;
-  return (task.DesiredState === 'shutdown' || task.DesiredState === 'remove') && stateRank(task.Status.State) < COMPLETE;
+  return task.NodeID === nodeId && stateRank(task.Status?.State) >= ASSIGNED;
 }
 
 /** The node's tasks, from the by-node index. */

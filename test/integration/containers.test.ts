@@ -317,6 +317,9 @@ test('nodes report the engine; a container killed outside Berth is reported and 
   assert.match(failed.Status.Err ?? '', /non-zero exit \(137\)/);
   console.log(`a container killed outside Berth was reported failed after ${Date.now() - killedAt} ms`);
   await eventually('2 running again', async () => (await running('gone')).length === 2);
+  // As in Swarm, the dead task's container stays (exited) while the task is in the history.
+  const kept = engine('ps', '-a', '-q', '--no-trunc', '--filter', `id=${first.Status.ContainerStatus!.ContainerID!}`).trim();
+  assert.equal(kept, first.Status.ContainerStatus!.ContainerID, 'the failed task\'s container is kept for inspection and logs');
 
   // Removed while the worker's agent is down: the next agent removes what it is no longer assigned.
   await docker('swarm', 'update', '--dispatcher-heartbeat', '5s');

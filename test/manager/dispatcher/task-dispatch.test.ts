@@ -48,7 +48,9 @@ test('a session gets the full set of its node\'s tasks, then only what changes',
   const [full] = assignments(session.received);
   assert.equal(full.full, true);
   assert.deepEqual(full.removed, []);
-  assert.deepEqual(full.tasks.map((t) => t.ID).sort(), [ids.run, ids.stopping, ids.failed].sort());
+  // Every task placed on the node, ended ones included (their containers and logs stay until the
+  // task is deleted); not one still pending, nor another node's.
+  assert.deepEqual(full.tasks.map((t) => t.ID).sort(), [ids.run, ids.stopping, ids.stopped, ids.failed].sort());
   const sent = full.tasks.find((t) => t.ID === ids.run)!;
   assert.deepEqual(sent.Spec, { ContainerSpec: { Image: 'none', Command: ['/bin/true'] } });
   assert.equal(sent.NodeID, nodeId);
@@ -76,9 +78,13 @@ test('a session gets the full set of its node\'s tasks, then only what changes',
   assert.deepEqual(increment.tasks.map((t) => [t.ID, t.DesiredState]).sort(), [[ids.added, 'running'], [ids.run, 'shutdown']].sort());
   assert.deepEqual(increment.removed, [ids.failed]);
 
-  // Reported shut down, the task is no longer the node's to act on.
+  // Reported shut down, the task stays the node's (nothing to send) until it is deleted.
   session.send({ kind: 'taskStatuses', taskStatuses: { updates: [report(ids.run, 'shutdown')] } });
-  await waitFor(() => assignments(session.received).length === 3, 'the stopped task is removed');
+  await waitFor(() => leader.store.get('task', ids.run)?.Status.State === 'shutdown', 'the report is written');
+  await sleep(3 * ASSIGNMENT_BATCH_MS);
+  assert.equal(assignments(session.received).length, 2);
+  await leader.store.update((tx) => tx.delete('task', ids.run));
+  await waitFor(() => assignments(session.received).length === 3, 'the deleted task is removed');
   assert.deepEqual(assignments(session.received)[2], { full: false, tasks: [], removed: [ids.run] });
   session.call.end();
 });

@@ -36,6 +36,7 @@ interface Rig {
   /** Waits until the leader's store has the task in `state`; returns it. */
   waitForState(id: string, state: string | RegExp): Promise<Frozen<Task>>;
   updateTask(id: string, change: (task: Task) => void): Promise<void>;
+  deleteTask(id: string): Promise<void>;
 }
 
 let slot = 0;
@@ -96,6 +97,9 @@ async function rig(t: TestContext): Promise<Rig> {
       await waitFor(() => matches(task(id)?.Status.State), `task ${id} is ${String(state)} (it is ${task(id)?.Status.State})`);
       return task(id)!;
     },
+    async deleteTask(id) {
+      await leader.store.update((tx) => tx.delete('task', id));
+    },
     async updateTask(id, change) {
       await leader.store.update((tx) => {
         const next = thaw(tx.get('task', id)!) as Task;
@@ -126,7 +130,12 @@ test('an assigned task runs on its node, reports running with its PID, and stops
   const stopped = await r.waitForState(id, 'shutdown');
   assert.equal(stopped.Status.Err, undefined);
   await waitFor(() => !isAlive(pid), 'the task\'s process is gone');
-  // Shut down, it is no longer the node's: the agent lets go of it and of what the runtime kept.
+  // Shut down, the agent keeps it (and its logs) while the task exists; deleted (the task reaper's
+  // job), it lets go of it and of what the runtime kept.
+  await sleep(300);
+  assert.equal(agent.taskStates().length, 1, 'an ended task is kept until it is deleted');
+  assert.ok(existsSync(join(r.stateDir, 'tasks', id)));
+  await r.deleteTask(id);
   await waitFor(() => agent.taskStates().length === 0, 'the agent forgets the task');
   await waitFor(() => !existsSync(join(r.stateDir, 'tasks', id)), 'the executor state of the task is removed');
 });
