@@ -108,7 +108,7 @@ export const SERVICE_SPEC_SCHEMA = {
               type: 'string',
               minLength: 1,
               pattern: '^[^\\s]+$',
-              description: 'an image reference such as busybox:latest (Berth\'s process executor does not pull it, but Docker requires one)',
+              description: 'an image reference such as busybox:latest (the Docker executor pulls it if the node lacks it; the process executor ignores it)',
             },
             Labels: STRING_MAP,
             Command: STRINGS,

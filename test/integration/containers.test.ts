@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LocalBerthCluster, api, BerthNode } from '../../deploy/berth-cluster.js';
+import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
 const IMAGE = 'berth-test/busybox:latest';
@@ -80,16 +81,6 @@ async function tasks(service: string): Promise<ApiTask[]> {
 
 async function running(service: string): Promise<ApiTask[]> {
   return (await tasks(service)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | false | undefined> | T | false | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function httpGet(port: number): Promise<string> {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { LocalBerthCluster, api, BerthNode } from '../../deploy/berth-cluster.js';
+import { eventually } from './eventually.js';
 import { FrameDecoder } from '../../shared/log-frames.js';
 
 const run = promisify(execFile);
@@ -32,16 +33,6 @@ function docker(node: BerthNode, ...args: string[]): Promise<{ stdout: string; s
 
 function berth(node: BerthNode, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, [BERTH, '-H', `unix://${node.socket}`, ...args], { env: { ...process.env, BERTH_HOST: undefined }, timeout: COMMAND_TIMEOUT_MS });
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function leaderAndFollower(): Promise<{ leader: BerthNode; follower: BerthNode }> {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LocalBerthCluster, api, BerthNode } from '../../deploy/berth-cluster.js';
+import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
 
@@ -30,16 +31,6 @@ async function tasks(service: string): Promise<ApiTask[]> {
 
 async function running(service: string): Promise<ApiTask[]> {
   return (await tasks(service)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | false | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function perNode(list: ApiTask[]): number[] {
