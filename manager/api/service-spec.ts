@@ -277,21 +277,6 @@ function clone<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-/** Structural equality of JSON values; a key holding undefined counts as absent. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => jsonEqual(item, b[i]));
-  }
-  const ra = a as Loose;
-  const rb = b as Loose;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(rb, k) && jsonEqual(ra[k], rb[k]));
-}
 
 export type ServiceModeKind = 'replicated' | 'global' | 'replicated-job' | 'global-job';
 
@@ -483,16 +468,6 @@ function withServiceDefaults(spec: Loose): void {
   if (!isRecord(spec.EndpointSpec)) spec.EndpointSpec = { Mode: 'vip' };
 }
 
-/**
- * swarmkit's `!IsTaskDirty`: the task runs the service's current task template (ForceUpdate
- * included) and, when the task records one, its endpoint spec. A pure replica-count change
- * leaves tasks up to date.
- */
-export function isTaskUpToDate(task: { Spec?: unknown; Endpoint?: unknown }, serviceSpec: { TaskTemplate?: unknown; EndpointSpec?: unknown }): boolean {
-  if (!jsonEqual(task.Spec ?? {}, serviceSpec.TaskTemplate ?? {})) return false;
-  const endpoint = isRecord(task.Endpoint) ? task.Endpoint.Spec : undefined;
-  return endpoint === undefined || jsonEqual(endpoint, serviceSpec.EndpointSpec ?? {});
-}
 
 // ---- endpoint (published ports) ----
 

@@ -10,7 +10,7 @@ export type { RestartPolicy, RestartCondition, ServiceMode } from './tasks.js';
 export { LEADERSHIP_CHECK_MS, BATCH_DELAY_MS, RETRY_DELAY_MS, MAX_WRITES_PER_PASS } from './reconciler.js';
 export type { OrchestratorOptions, OrchestratorClock } from './reconciler.js';
 export { Updater } from './updater.js';
-export { isTaskUpToDate, updatePolicyOf, activeUpdatePolicy, updateStateOf, isStartFirstSwitch, DEFAULT_UPDATE_MONITOR_MS } from './update-policy.js';
+export { updatePolicyOf, activeUpdatePolicy, updateStateOf, isStartFirstSwitch, DEFAULT_UPDATE_MONITOR_MS } from './update-policy.js';
 export type { UpdatePolicy, FailureAction, UpdateOrder } from './update-policy.js';
 export { JobOrchestrator, jobModeOf, jobIterationOf, jobRestartPolicyOf, isJobTaskActive, newJobTask } from './jobs.js';
 export type { JobMode, JobStatus } from './jobs.js';

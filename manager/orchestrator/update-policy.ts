@@ -1,35 +1,10 @@
-// What the updater and the other orchestrators agree on about rolling updates: when a task is
-// out of date, how a service's UpdateConfig/RollbackConfig read, and which pair of live tasks in
-// one slot is a start-first switch in progress (tolerated, not a duplicate to clean up).
+// What the updater and the other orchestrators agree on about rolling updates: how a service's
+// UpdateConfig/RollbackConfig read, and which pair of live tasks in one slot is a start-first
+// switch in progress (tolerated, not a duplicate to clean up). Whether a task is out of date is
+// the store's rule (isTaskUpToDate), shared with the API's `_up-to-date` filter.
 import type { Frozen, Service, Task, Transaction } from '../store/index.js';
+import { isTaskUpToDate } from '../store/index.js';
 import { NS_PER_MS, isDesiredLive, nonNegative } from './tasks.js';
-
-/** Deep equality of JSON values, ignoring key order and undefined members (as the API's `jsonEqual`). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => jsonEqual(item, b[i]));
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(rb, k) && jsonEqual(ra[k], rb[k]));
-}
-
-/**
- * The task runs the service's current TaskTemplate (ForceUpdate included) and, if it carries an
- * Endpoint, the current EndpointSpec (a changed host-mode port needs a new container). The same
- * rule as the API's `_up-to-date` filter (`isTaskUpToDate` in manager/api/service-spec.ts).
- */
-export function isTaskUpToDate(task: Frozen<Task>, service: Frozen<Service>): boolean {
-  if (!jsonEqual(task.Spec ?? {}, service.Spec.TaskTemplate ?? {})) return false;
-  const endpointSpec = (task.Endpoint as { Spec?: unknown } | undefined)?.Spec;
-  return endpointSpec === undefined || jsonEqual(endpointSpec, service.Spec.EndpointSpec ?? {});
-}
 
 export type FailureAction = 'pause' | 'continue' | 'rollback';
 export type UpdateOrder = 'stop-first' | 'start-first';
@@ -82,7 +57,7 @@ export function activeUpdatePolicy(service: Frozen<Service>): UpdatePolicy {
  */
 export function isStartFirstSwitch(live: readonly Frozen<Task>[], service: Frozen<Service>): boolean {
   if (live.length !== 2) return false;
-  const fresh = live.filter((t) => isTaskUpToDate(t, service)).length;
+  const fresh = live.filter((t) => isTaskUpToDate(t, service.Spec)).length;
   return fresh === 1;
 }
 
@@ -91,9 +66,9 @@ export function isStartFirstSwitch(live: readonly Frozen<Task>[], service: Froze
  * replacement already stands in for it, so if it must leave it needs no replacement of its own.
  */
 export function hasStartFirstReplacement(tx: Transaction, service: Frozen<Service>, task: Frozen<Task>): boolean {
-  if (isTaskUpToDate(task, service)) return false;
+  if (isTaskUpToDate(task, service.Spec)) return false;
   const others = task.Slot
     ? tx.find('task', { slot: { serviceId: service.ID, slot: task.Slot } })
     : tx.find('task', { serviceId: service.ID, where: (t) => t.NodeID === task.NodeID });
-  return others.some((t) => t.ID !== task.ID && isDesiredLive(t) && isTaskUpToDate(t, service));
+  return others.some((t) => t.ID !== task.ID && isDesiredLive(t) && isTaskUpToDate(t, service.Spec));
 }

@@ -32,7 +32,8 @@ import { StoreReconciler } from './reconciler.js';
 import type { ServiceMode } from './tasks.js';
 import { groupBy, hasEnded, isDesiredLive, modeOf, newTask } from './tasks.js';
 import type { UpdatePolicy } from './update-policy.js';
-import { isTaskUpToDate, updatePolicyOf, updateStateOf } from './update-policy.js';
+import { isTaskUpToDate } from '../store/index.js';
+import { updatePolicyOf, updateStateOf } from './update-policy.js';
 
 /** A lane replacing a slot ("3", or a global node ID) with the task `replacement`, or resting Delay after one. */
 type Lane = { slot: string; replacement: string } | { restUntil: number };
@@ -113,8 +114,8 @@ export class Updater extends StoreReconciler {
     const dirty: { key: string; stale: Frozen<Task>[] }[] = [];
     for (const [key, group] of groups) {
       const live = group.filter(isDesiredLive);
-      const fresh = live.filter((t) => isTaskUpToDate(t, service));
-      const stale = live.filter((t) => !isTaskUpToDate(t, service));
+      const fresh = live.filter((t) => isTaskUpToDate(t, service.Spec));
+      const stale = live.filter((t) => !isTaskUpToDate(t, service.Spec));
       if (stale.length === 0) continue;
       if (fresh.length === 0) dirty.push({ key, stale });
       else if (fresh.some((t) => t.Status?.State === 'running')) {

@@ -8,6 +8,7 @@ export type { IndexValuesByKind, ServiceSlot } from './schema.js';
 export type { StoreEvent, ChangeAction } from './events.js';
 export type { Watch, WatchOptions, Subscription } from './watch-hub.js';
 export { thaw } from './frozen.js';
+export { isTaskUpToDate, jsonEqual } from './up-to-date.js';
 export type { Frozen, Thawed } from './frozen.js';
 export { newObjectId, isObjectId, OBJECT_ID_LENGTH } from './object-id.js';
 export { OBJECT_KINDS, TASK_STATES, isObjectKind } from './objects.js';

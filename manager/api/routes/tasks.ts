@@ -3,13 +3,13 @@
 // `docker service ps` and the CLI's convergence poll (`_up-to-date`) need.
 import type { FastifyInstance } from 'fastify';
 import type { Frozen, Service, Task } from '../../store/index.js';
+import { isTaskUpToDate } from '../../store/index.js';
 import type { ClusterBackend } from '../backend.js';
 import { matchesLabelFilters, parseFilters } from '../filters.js';
 import type { Filters } from '../filters.js';
 import { requireManagerForReads } from '../manager-access.js';
 import { FILTERS_QUERY_SCHEMA } from '../query-params.js';
 import { buildNodeInfos, placementVerdicts } from '../../scheduler/index.js';
-import { isTaskUpToDate } from '../service-spec.js';
 import { hideRegistryAuth } from '../registry-auth.js';
 
 /** A task as the API shows it: registry credentials in its spec are never shown. */
@@ -61,7 +61,7 @@ function taskMatcher(
 }
 
 function isUpToDate(task: Frozen<Task>, service: Frozen<Service> | undefined): boolean {
-  return service !== undefined && isTaskUpToDate(task as { Spec?: unknown; Endpoint?: unknown }, service.Spec);
+  return service !== undefined && isTaskUpToDate(task, service.Spec);
 }
 
 export function registerTaskRoutes(app: FastifyInstance, backend: ClusterBackend): void {
