@@ -171,6 +171,7 @@ export class ManagerServices {
       },
     });
     dispatcher.onSessionChange((nodeId, connected) => logBroker.nodeSessionChanged(nodeId, connected));
+    raft.on('leadership', () => logBroker.leadershipChanged());
     const logService = logBroker.service();
     server.addService(logService.definition, logService.implementation);
 

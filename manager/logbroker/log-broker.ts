@@ -27,13 +27,6 @@ import { Subscription } from './subscription.js';
 export type { NodeSessions } from './subscription.js';
 
 /**
- * How often leadership is checked. Losing it ends the subscriptions here (their nodes' sessions
- * are moving to the new leader anyway); half a second is well inside the time agents take to
- * find the new leader, and the check is a getter.
- */
-export const LEADERSHIP_CHECK_MS = 500;
-
-/**
  * The most lines per SubscribeLogs message: keeps each message far below gRPC's limits however
  * much the queue held, and lets the follower start writing early.
  */
@@ -82,7 +75,6 @@ export class LogBroker {
   private readonly logger: pino.Logger;
   private readonly subscriptions = new Map<string, Subscription>();
   private taskWatch: StoreSubscription | null = null;
-  private readonly timer: NodeJS.Timeout;
   private stopped = false;
 
   constructor(options: LogBrokerOptions) {
@@ -93,8 +85,6 @@ export class LogBroker {
     this.identify = options.identify;
     this.leader = options.leader;
     this.logger = (options.logger ?? pino({ level: 'warn' })).child({ component: 'logbroker' });
-    this.timer = setInterval(() => this.checkLeadership(), LEADERSHIP_CHECK_MS);
-    this.timer.unref();
   }
 
   /** The LogBroker gRPC service: `server.addService(s.definition, s.implementation)`. */
@@ -139,7 +129,6 @@ export class LogBroker {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.timer);
     for (const subscription of [...this.subscriptions.values()]) subscription.cancel();
     this.taskWatch?.close();
     this.taskWatch = null;
@@ -202,7 +191,11 @@ export class LogBroker {
     });
   }
 
-  private checkLeadership(): void {
+  /**
+   * Call when this manager's leadership changes (raft's 'leadership' event). Losing it ends the
+   * subscriptions here: their nodes' sessions are moving to the new leader anyway.
+   */
+  leadershipChanged(): void {
     if (this.subscriptions.size === 0 || this.isLeader()) return;
     this.logger.info({ subscriptions: this.subscriptions.size }, 'no longer leading: ending log subscriptions');
     for (const subscription of [...this.subscriptions.values()]) subscription.cancel();
