@@ -93,28 +93,17 @@ export async function joinCluster(params: JoinClusterParams): Promise<JoinedNode
   parseJoinToken(params.token); // a malformed token fails here, before any network traffic
   const keyPem = params.keyPem ?? generateKeyPair().privateKeyPem;
   const csr = await createCsr(keyPem);
-  let addr = params.managerAddr;
-  for (let redirects = 0; ; redirects++) {
+  return followingLeader(params.managerAddr, async (addr) => {
     const caPem = await fetchRootCA(addr);
     if (!caMatchesToken(caPem, params.token)) {
       throw new StatusError(grpc.status.PERMISSION_DENIED, `the CA presented by ${addr} does not match the join token; refusing to join (wrong address, wrong token, or someone in between)`);
     }
     const verified = grpc.credentials.createSsl(Buffer.from(caPem), null, null, { checkServerIdentity: requireManager });
-    let response: IssueNodeCertificateResponse;
-    try {
-      response = await callCA(addr, verified, 'issueNodeCertificate', {
-        csr, token: params.token, availability: params.availability ?? '', addr: params.advertiseAddr ?? '',
-      });
-    } catch (error) {
-      const leader = leaderRedirect(error);
-      if (leader && redirects < MAX_LEADER_REDIRECTS) {
-        addr = leader;
-        continue;
-      }
-      throw error;
-    }
+    const response = await callCA(addr, verified, 'issueNodeCertificate', {
+      csr, token: params.token, availability: params.availability ?? '', addr: params.advertiseAddr ?? '',
+    });
     return checkIssued(addr, response, caPem, keyPem);
-  }
+  });
 }
 
 export interface RenewParams {
@@ -136,22 +125,25 @@ export async function renewNodeCertificate(params: RenewParams): Promise<JoinedN
   const csr = await createCsr(keyPem, current.nodeId);
   const credentials = grpc.credentials.createSsl(
     Buffer.from(identity.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem), { checkServerIdentity: requireManager });
-  let addr = params.managerAddr;
+  return followingLeader(params.managerAddr, async (addr) => {
+    const response = await callCA(addr, credentials, 'renewNodeCertificate', { csr });
+    const renewed = checkIssued(addr, response, identity.caPem, keyPem);
+    if (renewed.nodeId !== current.nodeId) {
+      throw new Error(`${addr} renewed node ${current.nodeId}'s certificate for node ${renewed.nodeId}; refusing it`);
+    }
+    return renewed;
+  });
+}
+
+/** Runs `call` against `addr`, again against the leader a follower names (a few times at most). */
+async function followingLeader<T>(addr: string, call: (addr: string) => Promise<T>): Promise<T> {
   for (let redirects = 0; ; redirects++) {
     try {
-      const response = await callCA(addr, credentials, 'renewNodeCertificate', { csr });
-      const renewed = checkIssued(addr, response, identity.caPem, keyPem);
-      if (renewed.nodeId !== current.nodeId) {
-        throw new Error(`${addr} renewed node ${current.nodeId}'s certificate for node ${renewed.nodeId}; refusing it`);
-      }
-      return renewed;
+      return await call(addr);
     } catch (error) {
       const leader = leaderRedirect(error);
-      if (leader && redirects < MAX_LEADER_REDIRECTS) {
-        addr = leader;
-        continue;
-      }
-      throw error;
+      if (!leader || redirects >= MAX_LEADER_REDIRECTS) throw error;
+      addr = leader;
     }
   }
 }
