@@ -3,19 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describe as describeExchange, recorded, ReplayServer, type Exchange } from './replay-server.js';
-import { berth } from './run-berth.js';
+import { describe as describeExchange, recorded, type Exchange } from './replay-server.js';
+import { berthAgainst } from './run-berth.js';
 
 const SELF = 'zczb4ttv0u9mhmx01v3pjre8o';
 
-async function run(exchanges: Exchange[], args: string[]) {
-  const server = await ReplayServer.start(exchanges);
-  try {
-    return { ...(await berth(['-H', server.host, ...args])), server };
-  } finally {
-    await server.close();
-  }
-}
 
 function bodyOf(exchanges: Exchange[], method: string): unknown {
   const exchange = exchanges.find((e) => e.method === method);
@@ -25,7 +17,7 @@ function bodyOf(exchanges: Exchange[], method: string): unknown {
 
 test('node ls sends GET /nodes then GET /info, like docker, and prints docker\'s table', async () => {
   const exchanges = recorded('node ls');
-  const { code, stdout, stderr, server } = await run(exchanges, ['node', 'ls']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['node', 'ls']);
   assert.equal(stderr, '');
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
@@ -39,14 +31,14 @@ test('node ls sends GET /nodes then GET /info, like docker, and prints docker\'s
 });
 
 test('node ls -q prints only IDs and does not ask /info who we are', async () => {
-  const { code, stdout, server } = await run(recorded('node ls'), ['node', 'ls', '-q']);
+  const { code, stdout, server } = await berthAgainst(recorded('node ls'), ['node', 'ls', '-q']);
   assert.equal(code, 0);
   assert.equal(stdout, `${SELF}\n`);
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /nodes']);
 });
 
 test('node ls --format json prints the raw node objects as valid JSON', async () => {
-  const { code, stdout } = await run(recorded('node ls'), ['node', 'ls', '--format', 'json']);
+  const { code, stdout } = await berthAgainst(recorded('node ls'), ['node', 'ls', '--format', 'json']);
   assert.equal(code, 0);
   const nodes = JSON.parse(stdout) as { ID: string; ManagerStatus: { Leader: boolean } }[];
   assert.equal(nodes.length, 1);
@@ -55,14 +47,14 @@ test('node ls --format json prints the raw node objects as valid JSON', async ()
 });
 
 test('node ls --filter sends docker\'s filters JSON, several values of a key together', async () => {
-  const { server } = await run(recorded('node ls'), ['node', 'ls', '-f', 'role=manager', '--filter', 'role=worker', '-f', 'name=vm']);
+  const { server } = await berthAgainst(recorded('node ls'), ['node', 'ls', '-f', 'role=manager', '--filter', 'role=worker', '-f', 'name=vm']);
   assert.equal(server.requests[1].path, '/nodes');
   assert.deepEqual(JSON.parse(server.requests[1].query.filters), { role: { manager: true, worker: true }, name: { vm: true } });
 });
 
 test('node inspect self resolves self through GET /info, then prints the node as a JSON list', async () => {
   const exchanges = recorded('node inspect self');
-  const { code, stdout, server } = await run(exchanges, ['node', 'inspect', 'self']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['node', 'inspect', 'self']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /info', `GET /nodes/${SELF}`]);
@@ -76,14 +68,14 @@ test('node inspect self resolves self through GET /info, then prints the node as
 test('node inspect by hostname and by prefix passes the reference through for the daemon to resolve', async () => {
   for (const [command, ref] of [['node inspect by hostname', 'vm'], ['node inspect by prefix', 'zczb']]) {
     const exchanges = recorded(command);
-    const { code, server } = await run(exchanges, ['node', 'inspect', ref]);
+    const { code, server } = await berthAgainst(exchanges, ['node', 'inspect', ref]);
     assert.equal(code, 0);
     assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   }
 });
 
 test('node inspect --pretty prints docker\'s human-friendly view', async () => {
-  const { code, stdout, server } = await run(recorded('node inspect --pretty self'), ['node', 'inspect', '--pretty', 'self']);
+  const { code, stdout, server } = await berthAgainst(recorded('node inspect --pretty self'), ['node', 'inspect', '--pretty', 'self']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /info', `GET /nodes/${SELF}`]);
   const lines = stdout.split('\n');
@@ -114,7 +106,7 @@ test('node inspect --pretty prints docker\'s human-friendly view', async () => {
 
 test('node inspect of a missing node: [] on stdout, the daemon\'s 404 message on stderr, exit 1', async () => {
   const exchanges = recorded('node inspect missing');
-  const { code, stdout, stderr, server } = await run(exchanges, ['node', 'inspect', 'nosuchnode']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['node', 'inspect', 'nosuchnode']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(code, 1);
   assert.equal(stdout, '[]\n');
@@ -123,7 +115,7 @@ test('node inspect of a missing node: [] on stdout, the daemon\'s 404 message on
 
 test('node update --label-add reads the node, then posts its whole spec at the version read', async () => {
   const exchanges = recorded('node update --label-add');
-  const { code, stdout, server } = await run(exchanges, ['node', 'update', '--label-add', 'zone=a', SELF]);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['node', 'update', '--label-add', 'zone=a', SELF]);
   assert.equal(code, 0);
   assert.equal(stdout, `${SELF}\n`);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
@@ -139,7 +131,7 @@ test('node update --availability drain and --label-rm send the spec docker sent'
     ['node update --label-rm', ['--label-rm', 'zone']],
   ] as const) {
     const exchanges = recorded(command);
-    const { code, server } = await run(exchanges, ['node', 'update', ...flags, SELF]);
+    const { code, server } = await berthAgainst(exchanges, ['node', 'update', ...flags, SELF]);
     assert.equal(code, 0, command);
     assert.deepEqual(server.sent(), exchanges.map(describeExchange), command);
     assert.deepEqual(JSON.parse(server.requests[2].body), bodyOf(exchanges, 'POST'), command);
@@ -147,14 +139,14 @@ test('node update --availability drain and --label-rm send the spec docker sent'
 });
 
 test('node update --label-rm of a label the node does not have fails without writing', async () => {
-  const { code, stderr, server } = await run(recorded('node update --label-add'), ['node', 'update', '--label-rm', 'nope', SELF]);
+  const { code, stderr, server } = await berthAgainst(recorded('node update --label-add'), ['node', 'update', '--label-rm', 'nope', SELF]);
   assert.equal(code, 1);
   assert.equal(stderr, "berth: key nope doesn't exist in node's labels\n");
   assert.deepEqual(server.sent(), ['HEAD /_ping', `GET /nodes/${SELF}`]);
 });
 
 test('node update with an availability docker does not know is a usage error (exit 2), nothing sent', async () => {
-  const { code, stderr, server } = await run(recorded('node update drain'), ['node', 'update', '--availability', 'asleep', SELF]);
+  const { code, stderr, server } = await berthAgainst(recorded('node update drain'), ['node', 'update', '--availability', 'asleep', SELF]);
   assert.equal(code, 2);
   assert.match(stderr, /^berth: option '--availability <availability>' argument 'asleep' is invalid/);
   assert.match(stderr, /See 'berth node update --help'\./);
@@ -164,14 +156,14 @@ test('node update with an availability docker does not know is a usage error (ex
 // The recording has no promote/demote (its one node is the leader); docker sends the update pair
 // recorded for `node update` with only Role changed (catalog §4), and nothing when the role is set.
 test('node promote of a manager says so and sends no update', async () => {
-  const { code, stdout, server } = await run(recorded('node update --label-add'), ['node', 'promote', SELF]);
+  const { code, stdout, server } = await berthAgainst(recorded('node update --label-add'), ['node', 'promote', SELF]);
   assert.equal(code, 0);
   assert.equal(stdout, `Node ${SELF} is already a manager.\n`);
   assert.deepEqual(server.sent(), ['HEAD /_ping', `GET /nodes/${SELF}`]);
 });
 
 test('node demote posts the node spec with Role worker at the version read', async () => {
-  const { code, stdout, server } = await run(recorded('node update --label-add'), ['node', 'demote', SELF]);
+  const { code, stdout, server } = await berthAgainst(recorded('node update --label-add'), ['node', 'demote', SELF]);
   assert.equal(code, 0);
   assert.equal(stdout, `Manager ${SELF} demoted in the swarm.\n`);
   assert.deepEqual(server.sent(), ['HEAD /_ping', `GET /nodes/${SELF}`, `POST /nodes/${SELF}/update?version=9`]);
@@ -180,7 +172,7 @@ test('node demote posts the node spec with Role worker at the version read', asy
 
 test('node rm of a raft member: DELETE as docker sends it, the daemon\'s refusal on stderr, exit 1', async () => {
   const exchanges = recorded('node rm self (error)');
-  const { code, stdout, stderr, server } = await run(exchanges, ['node', 'rm', SELF]);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['node', 'rm', SELF]);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(code, 1);
   assert.equal(stdout, '');
@@ -188,13 +180,13 @@ test('node rm of a raft member: DELETE as docker sends it, the daemon\'s refusal
 });
 
 test('node rm --force adds force=1', async () => {
-  const { server } = await run(recorded('node rm self (error)'), ['node', 'rm', '--force', SELF]);
+  const { server } = await berthAgainst(recorded('node rm self (error)'), ['node', 'rm', '--force', SELF]);
   assert.deepEqual(server.sent().slice(1), [`DELETE /nodes/${SELF}?force=1`]);
 });
 
 test('node ps with no tasks sends docker\'s requests and prints the header', async () => {
   const exchanges = recorded('node ps');
-  const { code, stdout, server } = await run(exchanges, ['node', 'ps']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['node', 'ps']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(JSON.parse(server.requests[3].query.filters), { node: { [SELF]: true } });
@@ -215,7 +207,7 @@ function nodePsWithTasks(): Exchange[] {
 }
 
 test('node ps with tasks resolves service and node names once each and prints a row per task', async () => {
-  const { code, stdout, server } = await run(nodePsWithTasks(), ['node', 'ps', 'self']);
+  const { code, stdout, server } = await berthAgainst(nodePsWithTasks(), ['node', 'ps', 'self']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent().slice(4), ['GET /services/lwek99lcsh1q40f3mtsndgmty?insertDefaults=false', `GET /nodes/${SELF}`]);
   const rows = stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
@@ -231,10 +223,10 @@ test('node ps with tasks resolves service and node names once each and prints a 
 });
 
 test('node ps -q prints short task IDs without looking up names; --format json the raw tasks', async () => {
-  const quiet = await run(nodePsWithTasks(), ['node', 'ps', '-q']);
+  const quiet = await berthAgainst(nodePsWithTasks(), ['node', 'ps', '-q']);
   assert.equal(quiet.stdout, 'lh2sy20t4us2\nt4x3h8twrn29\nup65zh9g5ecl\n');
   assert.equal(quiet.server.sent().length, 4);
-  const asJson = await run(nodePsWithTasks(), ['node', 'ps', '--format', 'json']);
+  const asJson = await berthAgainst(nodePsWithTasks(), ['node', 'ps', '--format', 'json']);
   assert.deepEqual(
     (JSON.parse(asJson.stdout) as { Slot: number }[]).map((t) => t.Slot),
     [3, 2, 1],

@@ -2,6 +2,7 @@
 // output and exit status captured. Asynchronous, so a replay server in this process can answer it.
 
 import { execFile } from 'node:child_process';
+import { ReplayServer, type Exchange } from './replay-server.js';
 
 const BERTH = new URL('../../cli/berth.js', import.meta.url).pathname;
 
@@ -19,4 +20,18 @@ export function berth(args: string[], env: Record<string, string | undefined> = 
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The CLI against a replay server answering `exchanges`; the server comes back to ask what was sent. */
+export async function berthAgainst(
+  exchanges: Exchange[],
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<BerthResult & { server: ReplayServer }> {
+  const server = await ReplayServer.start(exchanges);
+  try {
+    return { ...(await berth(['-H', server.host, ...args], env)), server };
+  } finally {
+    await server.close();
+  }
 }

@@ -21,7 +21,7 @@ import {
   updateCapabilities,
 } from '../../cli/service-flags.js';
 import { recorded, ReplayServer, type Exchange } from './replay-server.js';
-import { berth } from './run-berth.js';
+import { berth, berthAgainst } from './run-berth.js';
 
 const WEB = 'lwek99lcsh1q40f3mtsndgmty';
 
@@ -29,13 +29,9 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'berth-flags-'));
 }
 
-async function run(exchanges: Exchange[], args: string[], env: Record<string, string | undefined> = {}) {
-  const server = await ReplayServer.start(exchanges);
-  try {
-    return { ...(await berth(['-H', server.host, ...args], { DOCKER_CONFIG: emptyDockerConfig, ...env })), server };
-  } finally {
-    await server.close();
-  }
+/** The CLI against the replayed daemon, never reading the real ~/.docker unless a test says so. */
+function run(exchanges: Exchange[], args: string[], env: Record<string, string | undefined> = {}) {
+  return berthAgainst(exchanges, args, { DOCKER_CONFIG: emptyDockerConfig, ...env });
 }
 
 /** No test reads the real ~/.docker: by default the docker config is an empty directory. */

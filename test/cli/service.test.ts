@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describe as describeExchange, recorded, ReplayServer, type Exchange } from './replay-server.js';
-import { berth } from './run-berth.js';
+import { berthAgainst } from './run-berth.js';
 
 const WEB = 'lwek99lcsh1q40f3mtsndgmty';
 const NODE = 'zczb4ttv0u9mhmx01v3pjre8o';
@@ -17,14 +17,6 @@ const CREATE_FLAGS = [
 ];
 const CREATE_ARGS = ['localbusybox:1', 'httpd', '-f', '-p', '8080'];
 
-async function run(exchanges: Exchange[], args: string[]) {
-  const server = await ReplayServer.start(exchanges);
-  try {
-    return { ...(await berth(['-H', server.host, ...args])), server };
-  } finally {
-    await server.close();
-  }
-}
 
 function postBody(exchanges: Exchange[]): unknown {
   const exchange = exchanges.find((e) => e.method === 'POST');
@@ -63,7 +55,7 @@ function quickMonitor(exchange: Exchange): Exchange {
 
 test('service create -d with docker\'s recorded flags sends its requests and its exact body', async () => {
   const exchanges = recorded('service create web (full flags, default detach)');
-  const { code, stdout, stderr, server } = await run(exchanges, ['service', 'create', '-d', ...CREATE_FLAGS, ...CREATE_ARGS]);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['service', 'create', '-d', ...CREATE_FLAGS, ...CREATE_ARGS]);
   assert.equal(code, 0, stderr);
   assert.deepEqual(server.sent(), exchanges.slice(0, 3).map(describeExchange));
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /distribution/localbusybox:1/json', 'POST /services/create']);
@@ -82,7 +74,7 @@ test('service create -d with docker\'s recorded flags sends its requests and its
 
 test('service create --mode global: Mode Global, empty Resources and Placement, no UpdateConfig', async () => {
   const exchanges = recorded('service create --mode global');
-  const { code, server } = await run(exchanges, ['service', 'create', '-d', '--name', 'glob', '--mode', 'global', '--stop-grace-period', '1s', 'localbusybox:1', 'sleep', '3600']);
+  const { code, server } = await berthAgainst(exchanges, ['service', 'create', '-d', '--name', 'glob', '--mode', 'global', '--stop-grace-period', '1s', 'localbusybox:1', 'sleep', '3600']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.slice(0, 3).map(describeExchange));
   assert.equal(sentPost(server).raw, exchanges[2].reqBody);
@@ -90,7 +82,7 @@ test('service create --mode global: Mode Global, empty Resources and Placement, 
 
 test('service create with the rest of the flags builds docker\'s spec', async () => {
   const exchanges = recorded('service create --mode global');
-  const { code, stderr, server } = await run(exchanges, [
+  const { code, stderr, server } = await berthAgainst(exchanges, [
     'service', 'create', '-d', '--no-resolve-image', '--name', 'full', '--mode', 'replicated', '-e', 'A=1', '-e', 'B=2', '-e', 'A=3',
     '-l', 'tier=front', '--container-label', 'c=1', '--constraint', 'node.role==worker', '--placement-pref', 'spread=node.labels.zone',
     '--reserve-memory', '1g', '--limit-cpu', '1.5', '--restart-delay', '1m30s', '--restart-max-attempts', '3', '--restart-window', '10s',
@@ -139,16 +131,16 @@ test('service create with the rest of the flags builds docker\'s spec', async ()
 
 test('service create -- IMAGE: "--" before the image only ends the options; job modes', async () => {
   const exchanges = recorded('service create --mode global');
-  const plain = await run(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--', 'busybox:1', 'ls', '-l']);
+  const plain = await berthAgainst(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--', 'busybox:1', 'ls', '-l']);
   assert.equal(plain.code, 0, plain.stderr);
   const body = sentPost(plain.server).body as { Name?: string; TaskTemplate: { ContainerSpec: { Args: string[] } }; Mode: unknown };
   assert.deepEqual(body.TaskTemplate.ContainerSpec.Args, ['ls', '-l']);
   // Without --name, Name is left out (omitempty) and the daemon picks one.
   assert.equal('Name' in body, false);
   assert.deepEqual(body.Mode, { Replicated: {} });
-  const job = await run(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--mode', 'replicated-job', '--replicas', '4', 'busybox:1']);
+  const job = await berthAgainst(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--mode', 'replicated-job', '--replicas', '4', 'busybox:1']);
   assert.deepEqual((sentPost(job.server).body as { Mode: unknown }).Mode, { ReplicatedJob: { MaxConcurrent: 4, TotalCompletions: 4 } });
-  const globalJob = await run(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--mode', 'global-job', 'busybox:1']);
+  const globalJob = await berthAgainst(exchanges, ['service', 'create', '-d', '--no-resolve-image', '--mode', 'global-job', 'busybox:1']);
   assert.deepEqual((sentPost(globalJob.server).body as { Mode: unknown }).Mode, { GlobalJob: {} });
 });
 
@@ -159,7 +151,7 @@ test('service create without -d polls as docker does until converged, then verif
   // The recording stops after three polls (tasks still starting); from then on the tasks run.
   const replay = [...exchanges, tasksAnswer(tasksUrl, lastTasks, 'running')];
   const started = Date.now();
-  const { code, stdout, stderr, server } = await run(replay, ['service', 'create', ...CREATE_FLAGS, ...CREATE_ARGS]);
+  const { code, stdout, stderr, server } = await berthAgainst(replay, ['service', 'create', ...CREATE_FLAGS, ...CREATE_ARGS]);
   assert.equal(code, 0, stderr);
   const sent = server.sent();
   assert.deepEqual(sent.slice(0, 12), exchanges.slice(0, 12).map(describeExchange));
@@ -195,7 +187,7 @@ test('service create without -d polls as docker does until converged, then verif
 test('service create without -d gives up after --timeout with a clear message (exit 1)', async () => {
   // Replayed as recorded, the tasks never get past "starting".
   const exchanges = recorded('service create web (full flags, default detach)');
-  const { code, stdout, stderr, server } = await run(exchanges, ['service', 'create', '--timeout', '1s', ...CREATE_FLAGS, ...CREATE_ARGS]);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['service', 'create', '--timeout', '1s', ...CREATE_FLAGS, ...CREATE_ARGS]);
   assert.equal(code, 1);
   assert.match(stdout, /^lwek99lcsh1q40f3mtsndgmty\noverall progress: 0 out of 3 tasks\n/);
   assert.match(stderr, /berth: service lwek99lcsh1q40f3mtsndgmty did not converge within 1s \(0 of 3 tasks running\); the change goes on in the background: see `berth service ps lwek99lcsh1q40f3mtsndgmty`\n$/);
@@ -207,7 +199,7 @@ test('service create -q waits without printing progress', async () => {
   const tasksUrl = exchanges.find((e) => e.url.startsWith('/v1.41/tasks'))!.url;
   const lastTasks = exchanges.filter((e) => e.url.startsWith('/v1.41/tasks')).at(-1)!;
   const replay = [...exchanges.slice(0, 3), ...exchanges.slice(3).map((e) => (e.url.startsWith('/v1.41/services/') ? quickMonitor(e) : e)), tasksAnswer(tasksUrl, lastTasks, 'running')];
-  const { code, stdout, server } = await run(replay, ['service', 'create', '-q', ...CREATE_FLAGS, ...CREATE_ARGS]);
+  const { code, stdout, server } = await berthAgainst(replay, ['service', 'create', '-q', ...CREATE_FLAGS, ...CREATE_ARGS]);
   assert.equal(code, 0);
   assert.equal(stdout, `${WEB}\n`);
   assert.ok(server.sent().length > 12);
@@ -218,7 +210,7 @@ test('service create -q waits without printing progress', async () => {
 
 test('service ls sends GET /services?status=true and prints docker\'s table', async () => {
   const exchanges = recorded('service ls');
-  const { code, stdout, server } = await run(exchanges, ['service', 'ls']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'ls']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(
@@ -229,19 +221,19 @@ test('service ls sends GET /services?status=true and prints docker\'s table', as
 });
 
 test('service ls of a global service; -q asks without status and prints short IDs; --format json', async () => {
-  const global = await run(recorded('service ls (global)'), ['service', 'ls']);
+  const global = await berthAgainst(recorded('service ls (global)'), ['service', 'ls']);
   assert.match(global.stdout.split('\n')[1], /^kb3rlgdzl6t5\s+glob\s+global\s+1\/1\s+localbusybox:1\s*$/);
-  const quiet = await run(recorded('service ls'), ['service', 'ls', '-q']);
+  const quiet = await berthAgainst(recorded('service ls'), ['service', 'ls', '-q']);
   assert.deepEqual(quiet.server.sent(), ['HEAD /_ping', 'GET /services']);
   assert.equal(quiet.stdout, 'lwek99lcsh1q\n');
-  const asJson = await run(recorded('service ls'), ['service', 'ls', '--format', 'json', '-f', 'name=web']);
+  const asJson = await berthAgainst(recorded('service ls'), ['service', 'ls', '--format', 'json', '-f', 'name=web']);
   assert.equal((JSON.parse(asJson.stdout) as { ID: string }[])[0].ID, WEB);
   assert.deepEqual(JSON.parse(asJson.server.requests[1].query.filters), { name: { web: true } });
 });
 
 test('service ps resolves the service as docker does, then lists its tasks by slot', async () => {
   const exchanges = recorded('service ps web');
-  const { code, stdout, server } = await run(exchanges, ['service', 'ps', 'web']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'ps', 'web']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   const lines = stdout.trimEnd().split('\n');
@@ -266,7 +258,7 @@ test('service ps shows an earlier task of a slot indented under the current one'
   Object.assign(old, { ID: 'oldtask0000000000000000000', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'shutdown' });
   Object.assign(old.Status, { State: 'failed', Err: 'task: non-zero exit (1)' });
   const replay = exchanges.map((e) => (e === tasksExchange ? { ...e, resBody: JSON.stringify([...tasks, old]) } : e));
-  const { code, stdout } = await run(replay, ['service', 'ps', 'web']);
+  const { code, stdout } = await berthAgainst(replay, ['service', 'ps', 'web']);
   assert.equal(code, 0);
   const rows = stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s{2,}/));
   assert.deepEqual(rows[1].slice(0, 5), ['oldtask00000', '\\_ web.1', 'localbusybox:1', 'vm', 'Shutdown']);
@@ -275,7 +267,7 @@ test('service ps shows an earlier task of a slot indented under the current one'
 
 test('service ps of a missing service: no such service, exit 1', async () => {
   const exchanges = recorded('service ps missing');
-  const { code, stdout, stderr, server } = await run(exchanges, ['service', 'ps', 'nosuch']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['service', 'ps', 'nosuch']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(code, 1);
   assert.equal(stdout, '');
@@ -284,7 +276,7 @@ test('service ps of a missing service: no such service, exit 1', async () => {
 
 test('service inspect asks with insertDefaults=true and prints a JSON list', async () => {
   const exchanges = recorded('service inspect web');
-  const { code, stdout, server } = await run(exchanges, ['service', 'inspect', 'web']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'inspect', 'web']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   const services = JSON.parse(stdout) as { ID: string; Spec: { RollbackConfig: unknown } }[];
@@ -295,7 +287,7 @@ test('service inspect asks with insertDefaults=true and prints a JSON list', asy
 
 test('service inspect --pretty prints docker\'s template', async () => {
   const exchanges = recorded('service inspect --pretty web');
-  const { code, stdout, server } = await run(exchanges, ['service', 'inspect', '--pretty', 'web']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'inspect', '--pretty', 'web']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(
@@ -345,7 +337,7 @@ test('service inspect --pretty prints docker\'s template', async () => {
 
 test('service inspect of a missing service: [] and docker\'s "no such service", exit 1', async () => {
   const exchanges = recorded('service inspect missing');
-  const { code, stdout, stderr, server } = await run(exchanges, ['service', 'inspect', 'nosuch']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['service', 'inspect', 'nosuch']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(code, 1);
   assert.equal(stdout, '[]\n');
@@ -357,7 +349,7 @@ test('service inspect of a missing service: [] and docker\'s "no such service", 
 
 test('service scale web=5 -d: read at insertDefaults=false, post the stored spec with Replicas 5', async () => {
   const exchanges = recorded('service scale web=5');
-  const { code, stdout, server } = await run(exchanges, ['service', 'scale', '-d', 'web=5']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'scale', '-d', 'web=5']);
   assert.equal(code, 0);
   assert.equal(stdout, 'web scaled to 5\n');
   assert.deepEqual(server.sent(), exchanges.slice(0, 3).map(describeExchange));
@@ -367,7 +359,7 @@ test('service scale web=5 -d: read at insertDefaults=false, post the stored spec
 
 test('service scale -d of the recorded dsvc=1 sends docker\'s body', async () => {
   const exchanges = recorded('service scale -d multi');
-  const { code, stdout, server } = await run(exchanges, ['service', 'scale', '-d', 'dsvc=1']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'scale', '-d', 'dsvc=1']);
   assert.equal(code, 0);
   assert.equal(stdout, 'dsvc scaled to 1\n');
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
@@ -385,7 +377,7 @@ test('service scale without -d polls the service by the name it was given until 
     tasksAnswer(tasksUrl, template, 'starting', 5),
     tasksAnswer(tasksUrl, template, 'running', 5),
   ];
-  const { code, stdout, stderr, server } = await run(replay, ['service', 'scale', 'web=5']);
+  const { code, stdout, stderr, server } = await berthAgainst(replay, ['service', 'scale', 'web=5']);
   assert.equal(code, 0, stderr);
   assert.deepEqual(server.sent().slice(0, 6), exchanges.slice(0, 6).map(describeExchange));
   assert.match(stdout, /^web scaled to 5\noverall progress: 0 out of 5 tasks\n1\/5:  \n/);
@@ -394,11 +386,11 @@ test('service scale without -d polls the service by the name it was given until 
 });
 
 test('service scale: usage errors for a bad specifier, per-service errors for the rest', async () => {
-  const usage = await run(recorded('service scale web=5'), ['service', 'scale', 'web']);
+  const usage = await berthAgainst(recorded('service scale web=5'), ['service', 'scale', 'web']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /^berth: invalid scale specifier 'web'/);
   assert.deepEqual(usage.server.sent(), []);
-  const bad = await run(recorded('service scale web=5'), ['service', 'scale', '-d', 'web=x', 'web=5']);
+  const bad = await berthAgainst(recorded('service scale web=5'), ['service', 'scale', '-d', 'web=x', 'web=5']);
   assert.equal(bad.code, 1);
   assert.equal(bad.stdout, 'web scaled to 5\n');
   assert.match(bad.stderr, /^berth: web: invalid replicas value x/);
@@ -406,7 +398,7 @@ test('service scale: usage errors for a bad specifier, per-service errors for th
 
 test('service update --image --force -d: the stored spec, ForceUpdate+1, image resolved, registryAuthFrom=spec', async () => {
   const exchanges = recorded('service update --image --force web');
-  const { code, stdout, server } = await run(exchanges, ['service', 'update', '-d', '--image', 'localbusybox:1', '--force', 'web']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'update', '-d', '--image', 'localbusybox:1', '--force', 'web']);
   assert.equal(code, 0);
   assert.equal(stdout, 'web\n');
   assert.deepEqual(server.sent(), exchanges.slice(0, 4).map(describeExchange));
@@ -420,12 +412,12 @@ test('service update --image --force -d: the stored spec, ForceUpdate+1, image r
 
 test('service update --env-add and --replicas send docker\'s bodies, without a distribution query', async () => {
   const env = recorded('service update --env-add B=2 web');
-  const a = await run(env, ['service', 'update', '-d', '--env-add', 'B=2', 'web']);
+  const a = await berthAgainst(env, ['service', 'update', '-d', '--env-add', 'B=2', 'web']);
   assert.equal(a.code, 0);
   assert.deepEqual(a.server.sent(), env.slice(0, 3).map(describeExchange));
   assert.equal(sentPost(a.server).raw, env[2].reqBody);
   const replicas = recorded('service update -d --replicas');
-  const b = await run(replicas, ['service', 'update', '-d', '--replicas', '3', 'dsvc']);
+  const b = await berthAgainst(replicas, ['service', 'update', '-d', '--replicas', '3', 'dsvc']);
   assert.equal(b.code, 0);
   assert.equal(b.stdout, 'dsvc\n');
   assert.deepEqual(b.server.sent(), replicas.map(describeExchange));
@@ -434,7 +426,7 @@ test('service update --env-add and --replicas send docker\'s bodies, without a d
 
 test('service update applies the -add/-rm flags and the shared flags as docker does', async () => {
   const exchanges = recorded('service update --env-add B=2 web');
-  const { code, stderr, server } = await run(exchanges, [
+  const { code, stderr, server } = await berthAgainst(exchanges, [
     'service', 'update', '-d', '--env-rm', 'A', '--env-add', 'C=3', '--label-add', 'z=1', '--label-rm', 'x', '--constraint-rm', 'node.role==manager',
     '--constraint-add', 'node.labels.zone==a', '--publish-rm', '8080', '--publish-add', '9090:90', '--limit-cpu', '2', '--update-delay', '5s',
     '--restart-max-attempts', '4', '--args', 'sh -c "sleep 10"', '--no-init', 'web',
@@ -459,10 +451,10 @@ test('service update applies the -add/-rm flags and the shared flags as docker d
 
 test('service update --rollback sends rollback=previous; with other flags it is a usage error', async () => {
   const exchanges = recorded('service update --env-add B=2 web');
-  const ok = await run(exchanges, ['service', 'update', '-d', '--rollback', 'web']);
+  const ok = await berthAgainst(exchanges, ['service', 'update', '-d', '--rollback', 'web']);
   assert.equal(ok.code, 0);
   assert.equal(ok.server.sent()[2], `POST /services/${WEB}/update?registryAuthFrom=spec&rollback=previous&version=88`);
-  const mixed = await run(exchanges, ['service', 'update', '--rollback', '--force', 'web']);
+  const mixed = await berthAgainst(exchanges, ['service', 'update', '--rollback', '--force', 'web']);
   assert.equal(mixed.code, 2);
   assert.match(mixed.stderr, /^berth: other flags may not be combined with --rollback/);
   assert.deepEqual(mixed.server.sent(), []);
@@ -470,7 +462,7 @@ test('service update --rollback sends rollback=previous; with other flags it is 
 
 test('service rollback -d: the current spec back, with rollback=previous', async () => {
   const exchanges = recorded('service rollback web');
-  const { code, stdout, server } = await run(exchanges, ['service', 'rollback', '-d', 'web']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'rollback', '-d', 'web']);
   assert.equal(code, 0);
   assert.equal(stdout, 'web\n');
   assert.deepEqual(server.sent(), exchanges.slice(0, 3).map(describeExchange));
@@ -479,7 +471,7 @@ test('service rollback -d: the current spec back, with rollback=previous', async
 
 test('service rm removes each service in turn and prints its name', async () => {
   const exchanges = recorded('service rm web logsvc');
-  const { code, stdout, server } = await run(exchanges, ['service', 'rm', 'web', 'logsvc']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['service', 'rm', 'web', 'logsvc']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(stdout, 'web\nlogsvc\n');
@@ -487,7 +479,7 @@ test('service rm removes each service in turn and prints its name', async () => 
 
 test('service rm of a missing service: the daemon\'s 404 message, exit 1', async () => {
   const exchanges = recorded('service rm missing');
-  const { code, stdout, stderr, server } = await run(exchanges, ['service', 'rm', 'nosuchsvc']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['service', 'rm', 'nosuchsvc']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(code, 1);
   assert.equal(stdout, '');
@@ -515,7 +507,7 @@ test('bad flag values are usage errors (exit 2) that say what is wrong, and noth
     [['--restart-condition', 'always'], /Allowed choices are none, on-failure, any/],
   ];
   for (const [flags, expected] of cases) {
-    const { code, stdout, stderr, server } = await run(recorded('service create --mode global'), ['service', 'create', ...flags, 'busybox']);
+    const { code, stdout, stderr, server } = await berthAgainst(recorded('service create --mode global'), ['service', 'create', ...flags, 'busybox']);
     assert.equal(code, 2, `${flags.join(' ')}: ${stderr}`);
     assert.equal(stdout, '');
     assert.match(stderr, /^berth: /);
@@ -531,7 +523,7 @@ test('flag combinations docker refuses are usage errors too', async () => {
     [['--mode', 'global-job', '--update-parallelism', '2'], /update and rollback configuration is not supported for jobs/],
     [[], /missing required argument 'image'/],
   ] as const) {
-    const { code, stderr, server } = await run(recorded('service create --mode global'), ['service', 'create', ...flags, ...(flags.length ? ['busybox'] : [])]);
+    const { code, stderr, server } = await berthAgainst(recorded('service create --mode global'), ['service', 'create', ...flags, ...(flags.length ? ['busybox'] : [])]);
     assert.equal(code, 2, stderr);
     assert.match(stderr, expected);
     assert.deepEqual(server.sent(), []);

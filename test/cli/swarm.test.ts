@@ -3,24 +3,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describe as describeExchange, recorded, ReplayServer, type Exchange } from './replay-server.js';
-import { berth } from './run-berth.js';
+import { describe as describeExchange, recorded, type Exchange } from './replay-server.js';
+import { berthAgainst } from './run-berth.js';
 
 const SELF = 'zczb4ttv0u9mhmx01v3pjre8o';
 const ALREADY = 'Error response from daemon: This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.\n';
 
-async function run(exchanges: Exchange[], args: string[]) {
-  const server = await ReplayServer.start(exchanges);
-  try {
-    return { ...(await berth(['-H', server.host, ...args])), server };
-  } finally {
-    await server.close();
-  }
-}
 
 test('join-token worker: GET /swarm, /info, /nodes/<self>, /swarm, then the join command with the manager address', async () => {
   const exchanges = recorded('swarm join-token worker');
-  const { code, stdout, server } = await run(exchanges, ['join-token', 'worker']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['join-token', 'worker']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /swarm', 'GET /info', `GET /nodes/${SELF}`, 'GET /swarm']);
@@ -32,7 +24,7 @@ test('join-token worker: GET /swarm, /info, /nodes/<self>, /swarm, then the join
 
 test('join-token -q manager: one GET /swarm, the token alone', async () => {
   const exchanges = recorded('swarm join-token -q manager');
-  const { code, stdout, server } = await run(exchanges, ['join-token', '-q', 'manager']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['join-token', '-q', 'manager']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.equal(stdout, 'SWMTKN-1-REDACTED\n');
@@ -40,7 +32,7 @@ test('join-token -q manager: one GET /swarm, the token alone', async () => {
 
 test('join-token --rotate worker: posts the unchanged spec with rotateWorkerToken=true at the version read', async () => {
   const exchanges = recorded('swarm join-token --rotate worker');
-  const { code, stdout, server } = await run(exchanges, ['join-token', '--rotate', 'worker']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['join-token', '--rotate', 'worker']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   const update = server.requests.find((r) => r.method === 'POST')!;
@@ -50,7 +42,7 @@ test('join-token --rotate worker: posts the unchanged spec with rotateWorkerToke
 });
 
 test('join-token with a role other than worker or manager is a usage error', async () => {
-  const { code, stderr, server } = await run(recorded('swarm join-token worker'), ['join-token', 'admin']);
+  const { code, stderr, server } = await berthAgainst(recorded('swarm join-token worker'), ['join-token', 'admin']);
   assert.equal(code, 2);
   assert.match(stderr, /'admin' is invalid for argument 'role'\. Allowed choices are worker, manager/);
   assert.deepEqual(server.sent(), []);
@@ -58,7 +50,7 @@ test('join-token with a role other than worker or manager is a usage error', asy
 
 test('init sends the body docker swarm init sends; the daemon\'s 503 is printed as docker prints it', async () => {
   const exchanges = recorded('swarm init (already)');
-  const { code, stdout, stderr, server } = await run(exchanges, ['init', '--advertise-addr', '127.0.0.1']);
+  const { code, stdout, stderr, server } = await berthAgainst(exchanges, ['init', '--advertise-addr', '127.0.0.1']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(JSON.parse(server.requests[1].body), JSON.parse(exchanges[1].reqBody!));
   assert.equal(code, 1);
@@ -67,7 +59,7 @@ test('init sends the body docker swarm init sends; the daemon\'s 503 is printed 
 });
 
 test('init passes --listen-addr, --force-new-cluster and --availability through', async () => {
-  const { server } = await run(recorded('swarm init (already)'), [
+  const { server } = await berthAgainst(recorded('swarm init (already)'), [
     'init', '--listen-addr', '10.0.0.1:4000', '--force-new-cluster', '--availability', 'drain',
   ]);
   const body = JSON.parse(server.requests[1].body) as Record<string, unknown>;
@@ -86,7 +78,7 @@ test('init on success names the node and prints the worker join command', async 
     { method: 'POST', url: '/v1.41/swarm/init', status: 200, resHeaders: { 'content-type': 'application/json' }, resBody: `"${SELF}"\n` },
     ...joinToken.filter((e) => e.url.startsWith('/v1.41/nodes/') || e.url === '/v1.41/swarm'),
   ];
-  const { code, stdout, server } = await run(exchanges, ['init', '--advertise-addr', '127.0.0.1']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['init', '--advertise-addr', '127.0.0.1']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'POST /swarm/init', `GET /nodes/${SELF}`, 'GET /swarm']);
   assert.equal(
@@ -99,7 +91,7 @@ test('init on success names the node and prints the worker join command', async 
 
 test('join sends the body docker swarm join sends', async () => {
   const exchanges = recorded('swarm join (already)');
-  const { code, stderr, server } = await run(exchanges, ['join', '--token', 'SWMTKN-1-xxx', '127.0.0.1:2377']);
+  const { code, stderr, server } = await berthAgainst(exchanges, ['join', '--token', 'SWMTKN-1-xxx', '127.0.0.1:2377']);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(JSON.parse(server.requests[1].body), JSON.parse(exchanges[1].reqBody!));
   assert.equal(code, 1);
@@ -112,14 +104,14 @@ test('join reads the role it got back from /info', async () => {
     ...recorded('node ls').filter((e) => e.method === 'HEAD' || e.url === '/v1.41/info'),
     { method: 'POST', url: '/v1.41/swarm/join', status: 200, resHeaders: {} },
   ];
-  const { code, stdout } = await run(exchanges, ['join', '--token', 'SWMTKN-1-xxx', '127.0.0.1:2377']);
+  const { code, stdout } = await berthAgainst(exchanges, ['join', '--token', 'SWMTKN-1-xxx', '127.0.0.1:2377']);
   assert.equal(code, 0);
   // The recorded /info is a manager's (ControlAvailable: true).
   assert.equal(stdout, 'This node joined a swarm as a manager.\n');
 });
 
 test('join without --token is a usage error', async () => {
-  const { code, stderr } = await run([], ['join', '127.0.0.1:2377']);
+  const { code, stderr } = await berthAgainst([], ['join', '127.0.0.1:2377']);
   assert.equal(code, 2);
   assert.match(stderr, /required option '--token <token>' not specified/);
 });
@@ -130,9 +122,9 @@ test('leave posts /swarm/leave, with force=1 for --force', async () => {
     recorded('node ls')[0],
     { method: 'POST', url: '/v1.41/swarm/leave', status: 200, resHeaders: {} },
   ];
-  const plain = await run(exchanges, ['leave']);
+  const plain = await berthAgainst(exchanges, ['leave']);
   assert.equal(plain.stdout, 'Node left the swarm.\n');
   assert.deepEqual(plain.server.sent(), ['HEAD /_ping', 'POST /swarm/leave']);
-  const forced = await run(exchanges, ['leave', '--force']);
+  const forced = await berthAgainst(exchanges, ['leave', '--force']);
   assert.deepEqual(forced.server.sent(), ['HEAD /_ping', 'POST /swarm/leave?force=1']);
 });

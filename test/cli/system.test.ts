@@ -2,21 +2,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describe as describeExchange, recorded, ReplayServer, type Exchange } from './replay-server.js';
-import { berth } from './run-berth.js';
+import { describe as describeExchange, recorded } from './replay-server.js';
+import { berthAgainst } from './run-berth.js';
 
-async function run(exchanges: Exchange[], args: string[]) {
-  const server = await ReplayServer.start(exchanges);
-  try {
-    return { ...(await berth(['-H', server.host, ...args])), server };
-  } finally {
-    await server.close();
-  }
-}
 
 test('info sends the one GET /info docker sends and prints the swarm section as docker does', async () => {
   const exchanges = recorded('docker info');
-  const { code, stdout, server } = await run(exchanges, ['info']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['info']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.deepEqual(server.sent(), ['HEAD /_ping', 'GET /info']);
@@ -59,14 +51,14 @@ test('info sends the one GET /info docker sends and prints the swarm section as 
 
 test('info --format json prints the daemon\'s /info unchanged', async () => {
   const exchanges = recorded('docker info');
-  const { code, stdout } = await run(exchanges, ['info', '--format', 'json']);
+  const { code, stdout } = await berthAgainst(exchanges, ['info', '--format', 'json']);
   assert.equal(code, 0);
   assert.deepEqual(JSON.parse(stdout), JSON.parse(exchanges[1].resBody!));
 });
 
 test('version sends GET /version and prints client and server, the Engine first', async () => {
   const exchanges = recorded('docker version');
-  const { code, stdout, server } = await run(exchanges, ['version']);
+  const { code, stdout, server } = await berthAgainst(exchanges, ['version']);
   assert.equal(code, 0);
   assert.deepEqual(server.sent(), exchanges.map(describeExchange));
   assert.match(stdout, /^Client:\n Version: +\d+\.\d+\.\d+\n API version: +1\.41\n/);
@@ -76,7 +68,7 @@ test('version sends GET /version and prints client and server, the Engine first'
 
 test('version --format json is one JSON document with the client and the raw server version', async () => {
   const exchanges = recorded('docker version');
-  const { code, stdout } = await run(exchanges, ['version', '--format', 'json']);
+  const { code, stdout } = await berthAgainst(exchanges, ['version', '--format', 'json']);
   assert.equal(code, 0);
   const parsed = JSON.parse(stdout) as { Client: { ApiVersion: string }; Server: unknown };
   assert.equal(parsed.Client.ApiVersion, '1.41');
@@ -87,7 +79,7 @@ test('a daemon reporting an older API version is spoken to in that version', asy
   const exchanges = recorded('docker version').map((e) =>
     e.method === 'HEAD' ? { ...e, resHeaders: { ...e.resHeaders, 'api-version': '1.30' } } : e,
   );
-  const { stdout, server } = await run(exchanges, ['version']);
+  const { stdout, server } = await berthAgainst(exchanges, ['version']);
   assert.equal(server.requests[1].version, '1.30');
   assert.match(stdout, /API version: +1\.30 \(downgraded from 1\.41\)/);
 });
