@@ -5,12 +5,13 @@
 // ignored; query compared as a set, falling back to the path alone), and kept so a test can
 // compare what `berth` sent with what `docker` sent.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { recordedCommands } from '../shared/engine-recording.js';
 
 export interface Exchange {
   method: string;
@@ -32,25 +33,11 @@ export interface SentRequest {
   body: string;
 }
 
-const RECORDING = new URL('../../../../shared/reference/engine-api-recording.jsonl', import.meta.url);
-
-let sections: Map<string, Exchange[]> | undefined;
-
 /** The exchanges recorded for one docker command, by the name its `{"command": …}` line gives. */
 export function recorded(command: string): Exchange[] {
-  if (!sections) {
-    sections = new Map();
-    let current: Exchange[] = [];
-    for (const line of readFileSync(RECORDING, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const entry = JSON.parse(line) as Exchange & { command?: string; note?: string };
-      if (entry.command !== undefined) sections.set(entry.command, (current = []));
-      else if (entry.method) current.push(entry);
-    }
-  }
-  const section = sections.get(command);
+  const section = recordedCommands().find((c) => c.name === command);
   if (!section) throw new Error(`no recorded command "${command}"`);
-  return section.map((e) => ({ ...e }));
+  return section.exchanges;
 }
 
 /** A recorded request line as a SentRequest would describe it, for comparisons. */

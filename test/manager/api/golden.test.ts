@@ -7,12 +7,11 @@
 // harness uses the recorded swarm's root CA); errors with dockerd's message and exactly
 // `application/json`.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { recordedCommands, type RecordedCommand } from '../../shared/engine-recording.js';
 import { HOSTNAMES, IDS, call, startApi } from './api-harness.js';
 import { assertSameShape, jsonType } from './json-shape.js';
 
-const RECORDING = new URL('../../../../../shared/reference/engine-api-recording.jsonl', import.meta.url);
 
 /** The recorded single-node swarm's manager, which the replay maps onto our manager1. */
 /** The recorded swarm was made by dockerd, whose heartbeat default is 5 s (Berth's is 1 s). */
@@ -33,31 +32,9 @@ const REPLAYED_COMMANDS = [
 /** `GET /tasks` belongs to the tasks API; `node ps` is replayed up to it. */
 const NOT_OURS = /^\/v[0-9.]+\/tasks/;
 
-interface Exchange {
-  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
-  url: string;
-  status: number;
-  reqHeaders: Record<string, string>;
-  resHeaders: Record<string, string>;
-  reqBody?: string;
-  resBody?: string;
-}
 
-interface Command {
-  name: string;
-  exchanges: Exchange[];
-}
-
-function loadCommands(): Command[] {
-  assert.ok(existsSync(RECORDING), `the recording is missing at ${RECORDING.pathname} (the shared reference lives beside the repo)`);
-  const commands: Command[] = [];
-  for (const line of readFileSync(RECORDING, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const entry = JSON.parse(line) as { command?: string; note?: string } & Partial<Exchange>;
-    if (entry.command !== undefined) commands.push({ name: entry.command, exchanges: [] });
-    else if (entry.method !== undefined) commands.at(-1)!.exchanges.push(entry as Exchange);
-  }
-  return commands.filter((c) => REPLAYED_COMMANDS.includes(c.name));
+function loadCommands(): RecordedCommand[] {
+  return recordedCommands().filter((c) => REPLAYED_COMMANDS.includes(c.name));
 }
 
 function ours(text: string): string {

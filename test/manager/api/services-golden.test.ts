@@ -10,14 +10,13 @@
 // values. Where the recording skipped a command (an unrecorded update between two recorded
 // ones), the spec dockerd showed is applied first, so later comparisons stay exact.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { recordedCommands } from '../../shared/engine-recording.js';
 import { IDS, call, startApi } from './api-harness.js';
 import { assertSameShape, jsonType } from './json-shape.js';
 
-const RECORDING = new URL('../../../../../shared/reference/engine-api-recording.jsonl', import.meta.url);
 const RECORDED_NODE_ID = 'zczb4ttv0u9mhmx01v3pjre8o';
 
 const REPLAYED_COMMANDS = [
@@ -39,34 +38,8 @@ const REFERENCED = {
   config: { ID: 'tk9z6uuylax74cflggjopu8wg', Spec: { Name: 'xc1', Data: 'eA==' } },
 } as const;
 
-interface Exchange {
-  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
-  url: string;
-  status: number;
-  reqHeaders: Record<string, string>;
-  resHeaders: Record<string, string>;
-  reqBody?: string;
-  resBody?: string;
-}
-
-interface Command {
-  name: string;
-  exchanges: Exchange[];
-}
 
 type Json = Record<string, any>;
-
-function loadRecording(): Command[] {
-  assert.ok(existsSync(RECORDING), `the recording is missing at ${RECORDING.pathname}`);
-  const commands: Command[] = [];
-  for (const line of readFileSync(RECORDING, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const entry = JSON.parse(line) as { command?: string } & Partial<Exchange>;
-    if (entry.command !== undefined) commands.push({ name: entry.command, exchanges: [] });
-    else if (entry.method !== undefined) commands.at(-1)!.exchanges.push(entry as Exchange);
-  }
-  return commands;
-}
 
 /** The recording keeps the first few KB of each body; a longer one does not parse. */
 const TRUNCATED = Symbol('truncated');
@@ -102,7 +75,7 @@ describe('golden replay of the docker CLI’s recorded `docker service …` traf
     await store.update((tx) => {
       for (const [kind, object] of Object.entries(REFERENCED)) tx.create(kind as keyof typeof REFERENCED, object);
     });
-    const all = loadRecording();
+    const all = recordedCommands();
     const commands = all.filter((c) => REPLAYED_COMMANDS.includes(c.name));
     assert.deepEqual(commands.map((c) => c.name).sort(), [...REPLAYED_COMMANDS].sort(), 'every replayed command is in the recording');
 
